@@ -1,0 +1,1 @@
+"""tinyfuzz: grammar-driven differential fuzzing and dataset generation for Python implementations."""

@@ -1,0 +1,99 @@
+"""The warm worker: runs generated programs in a Python process that is not the harness.
+
+Standalone on purpose (standard library only, no tinyfuzz imports) so any Python can run it as a
+script: ``python -I _runner.py``. The protocol on stdin/stdout is a frame per message: 4 bytes
+big-endian length, then that many bytes of JSON.
+
+Request:  {"programs": [source, ...], "timeout": seconds, "output_limit": chars}
+Response: {"results": [[status, stdout, exc_type, exc_message, seconds], ...]}
+
+``status`` is ``ok``, ``exception``, ``timeout`` or ``output-limit``. Each program runs as a module
+``__main__`` in a fresh namespace, its stdout captured. The per-program time limit here is soft (an
+interval timer); the harness kills the whole process if even that does not return.
+"""
+
+import io
+import json
+import signal
+import struct
+import sys
+import time
+
+
+class _Timeout(BaseException):
+    """Raised by the interval timer; a BaseException so ``except Exception`` in a program can't eat it."""
+
+
+class _CappedOutput(io.StringIO):
+    limit = 1 << 20
+
+    def write(self, text):
+        if self.tell() + len(text) > self.limit:
+            raise _OutputLimit()
+        return super().write(text)
+
+
+class _OutputLimit(BaseException):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _Timeout()
+
+
+def run_program(source, timeout):
+    """Run one program; return [status, stdout, exception type, exception message, seconds]."""
+    out = _CappedOutput()
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    real_stdout = sys.stdout
+    start = time.perf_counter()
+    status, exc_type, exc_message = "ok", "", ""
+    sys.stdout = out
+    if timeout:
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        exec(compile(source, "<program>", "exec"), namespace)
+    except _Timeout:
+        status = "timeout"
+    except _OutputLimit:
+        status = "output-limit"
+    except BaseException as exc:  # the program's own exception is its outcome, whatever it is
+        status, exc_type, exc_message = "exception", type(exc).__name__, str(exc)
+    finally:
+        if timeout:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.stdout = real_stdout
+    return [status, out.getvalue(), exc_type, exc_message, time.perf_counter() - start]
+
+
+def _read_frame(stream):
+    header = stream.read(4)
+    if len(header) < 4:
+        return None
+    (size,) = struct.unpack(">I", header)
+    return json.loads(stream.read(size))
+
+
+def _write_frame(stream, message):
+    data = json.dumps(message).encode()
+    stream.write(struct.pack(">I", len(data)) + data)
+    stream.flush()
+
+
+def main():
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdin = io.StringIO()  # programs never read the protocol stream
+    signal.signal(signal.SIGALRM, _on_alarm)
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 2000))
+    while True:
+        request = _read_frame(stdin)
+        if request is None:
+            return
+        _CappedOutput.limit = request.get("output_limit", 1 << 20)
+        timeout = request.get("timeout", 0)
+        results = [run_program(source, timeout) for source in request["programs"]]
+        _write_frame(stdout, {"results": results})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,435 @@
+"""The grammar model and its loader for the BNF notation of the TinyPy paper.
+
+A grammar is the simplest model that works (fuzzingbook's lesson): each nonterminal maps to a tuple of
+alternatives, each alternative a tuple of symbols. Beside the rules, a grammar file declares *directives*
+(lines starting with ``@``): the start rule, named levels, and the semantic layer a context-free grammar
+cannot say (see ``tinyfuzz/semantics.py`` for what each one means).
+
+Notation::
+
+    # comment
+    <name> ::= <other> "quoted" bare | ""        # "" is the empty string
+    <digit> ::= 0 | 1 | ... | 9                   # a range of single characters
+    <level1.1> ::= <init> <display>               # left recursion is fine
+    @start <all>
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping, Union
+
+from tinyfuzz.errors import GrammarError
+
+_NAME = r"[A-Za-z_][\w.\-]*"
+_NONTERMINAL = re.compile(r"<(" + _NAME + r")>")
+_RULE_HEAD = re.compile(r"^(\s*)<(" + _NAME + r")>\s*::=")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "s": " ", "0": "\0"}
+
+
+@dataclass(frozen=True)
+class Terminal:
+    text: str
+
+    def __str__(self) -> str:
+        return repr(self.text)
+
+
+@dataclass(frozen=True)
+class NonTerminal:
+    name: str
+    line: int = field(default=0, compare=False)
+    column: int = field(default=0, compare=False)
+
+    def __str__(self) -> str:
+        return f"<{self.name}>"
+
+
+Symbol = Union[Terminal, NonTerminal]
+Alternative = tuple  # tuple[Symbol, ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    alternatives: tuple  # tuple[Alternative, ...]
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True)
+class Directive:
+    """One ``@keyword args...`` line: the semantic layer reads these (``semantics.Semantics``)."""
+
+    keyword: str
+    words: tuple  # plain words (kinds, feature names, versions, level names)
+    symbols: tuple  # tuple[NonTerminal, ...] named by the directive
+    line: int
+    column: int
+
+
+DIRECTIVES = {
+    # keyword: (number of plain words before the symbols, help text)
+    "start": (0, "@start <rule>"),
+    "level": (1, "@level NAME <rule>"),
+    "use": (1, "@use KIND[,KIND...] <rule>..."),
+    "bind": (1, "@bind KIND <rule>..."),
+    "scope": (0, "@scope <rule>..."),
+    "shared": (0, "@shared <rule>... in <scope-rule>"),
+    "eval": (0, "@eval <rule>..."),
+    "nonzero": (0, "@nonzero <rule>..."),
+    "feature": (1, "@feature NAME <rule>..."),
+    "since": (1, "@since 3.10 <rule>..."),
+}
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """A validated grammar: rules, start rule, named levels, directives, minimum derivation costs."""
+
+    rules: Mapping[str, Rule]
+    start: str
+    levels: Mapping[str, str]
+    directives: tuple
+    min_cost: Mapping[str, int]
+    path: str = "<grammar>"
+    name: str = "grammar"
+
+    def start_for(self, level: str | None = None) -> str:
+        """The start rule for ``level`` (a declared level name, ``all``, or a rule name)."""
+        if level is None or level == "all" and "all" not in self.levels:
+            return self.start
+        if level in self.levels:
+            return self.levels[level]
+        if level.strip("<>") in self.rules:
+            return level.strip("<>")
+        from tinyfuzz.errors import InvalidArgument
+
+        known = ", ".join(["all", *self.levels]) or "none"
+        raise InvalidArgument(
+            f"level={level!r} is not a level of {self.path}; known levels: {known}")
+
+    def alternatives(self, name: str) -> tuple:
+        return self.rules[name].alternatives
+
+    def __repr__(self) -> str:
+        return f"Grammar({self.name!r}, {len(self.rules)} rules, start=<{self.start}>)"
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+
+
+class _Lines:
+    """Source lines of a grammar file, for error messages with a caret."""
+
+    def __init__(self, text: str, path: str):
+        self.lines = text.splitlines()
+        self.path = path
+
+    def error(self, message: str, line: int = 0, column: int = 0) -> GrammarError:
+        source = self.lines[line - 1] if 0 < line <= len(self.lines) else None
+        return GrammarError(message, path=self.path, line=line, column=column, source_line=source)
+
+
+@dataclass
+class _Token:
+    kind: str  # "nt", "t", "bar", "range"
+    value: str
+    line: int
+    column: int
+
+
+def _strip_comment(line: str) -> str:
+    """Drop a ``#`` comment that starts a line or follows whitespace, outside quotes."""
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == "\\":
+                continue
+            if ch == quote and line[i - 1] != "\\":
+                quote = None
+        elif ch in "\"'" and (i == 0 or line[i - 1] in " \t|"):
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[:i]
+    return line
+
+
+def _unescape(text: str, src: _Lines, line: int, column: int) -> str:
+    out = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt not in _ESCAPES:
+                raise src.error(f"unknown escape \\{nxt}; use one of \\n \\t \\r \\s \\\\ \\\" \\'",
+                                line, column + i)
+            out.append(_ESCAPES[nxt])
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _tokenize_body(text: str, line: int, offset: int, src: _Lines) -> list[_Token]:
+    """Tokens of a rule body (the part after ``::=``) on one source line."""
+    tokens: list[_Token] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        col = offset + i + 1
+        if ch in " \t":
+            i += 1
+            continue
+        if ch == "|":
+            tokens.append(_Token("bar", "|", line, col))
+            i += 1
+            continue
+        if ch in "\"'":
+            j = i + 1
+            while j < len(text) and text[j] != ch:
+                j += 2 if text[j] == "\\" else 1
+            if j >= len(text):
+                raise src.error(f"unterminated string: add the closing {ch}", line, col)
+            tokens.append(_Token("t", _unescape(text[i + 1:j], src, line, col + 1), line, col))
+            i = j + 1
+            continue
+        match = _NONTERMINAL.match(text, i)
+        if match:
+            tokens.append(_Token("nt", match.group(1), line, col))
+            i = match.end()
+            continue
+        # A bare terminal runs to whitespace, a bar, or the start of a nonterminal.
+        j = i
+        while j < len(text) and text[j] not in " \t|":
+            if j > i and text[j] == "<" and _NONTERMINAL.match(text, j):
+                break
+            j += 1
+        word = text[i:j]
+        if word == "...":
+            tokens.append(_Token("range", word, line, col))
+        else:
+            tokens.append(_Token("t", _unescape(word, src, line, col), line, col))
+        i = j
+    return tokens
+
+
+def _alternatives(name: str, tokens: list[_Token], head: _Token, src: _Lines) -> tuple:
+    """Split body tokens at bars, expand ``a | ... | z`` ranges."""
+    groups: list[list[_Token]] = [[]]
+    for tok in tokens:
+        if tok.kind == "bar":
+            groups.append([])
+        else:
+            groups[-1].append(tok)
+    for group in groups:
+        if not group:
+            at = tokens[-1] if tokens else head
+            raise src.error(f"empty alternative in <{name}>: write \"\" for the empty string",
+                            at.line, at.column)
+    alternatives: list[tuple] = []
+    for k, group in enumerate(groups):
+        if group[0].kind == "range":
+            tok = group[0]
+            if len(group) != 1 or k == 0 or k == len(groups) - 1:
+                raise src.error("'...' must stand alone between two alternatives, as in a | ... | z",
+                                tok.line, tok.column)
+            low = alternatives[-1]
+            high = groups[k + 1]
+            if (len(low) != 1 or not isinstance(low[0], Terminal) or len(low[0].text) != 1
+                    or len(high) != 1 or high[0].kind != "t" or len(high[0].value) != 1
+                    or ord(high[0].value) <= ord(low[0].text)):
+                raise src.error("'...' needs single characters on both sides, the lower first "
+                                "(a | ... | z, 0 | ... | 9)", tok.line, tok.column)
+            for code in range(ord(low[0].text) + 1, ord(high[0].value)):
+                alternatives.append((Terminal(chr(code)),))
+            continue
+        symbols = []
+        for tok in group:
+            if tok.kind == "range":
+                raise src.error("'...' must stand alone between two alternatives, as in a | ... | z",
+                                tok.line, tok.column)
+            if tok.kind == "nt":
+                symbols.append(NonTerminal(tok.value, tok.line, tok.column))
+            elif tok.value:  # "" is the empty string: contributes no symbol
+                symbols.append(Terminal(tok.value))
+        alternatives.append(tuple(symbols))
+    return tuple(alternatives)
+
+
+def _parse_directive(text: str, line: int, src: _Lines) -> Directive:
+    stripped = text.lstrip()
+    indent = len(text) - len(stripped)
+    parts = stripped[1:].split()
+    keyword = parts[0] if parts else ""
+    if keyword not in DIRECTIVES:
+        known = ", ".join("@" + k for k in DIRECTIVES)
+        raise src.error(f"unknown directive @{keyword}; known directives: {known}", line, indent + 1)
+    n_words, usage = DIRECTIVES[keyword]
+    words, symbols = [], []
+    column = indent + 2 + len(keyword)
+    for part in parts[1:]:
+        column = text.index(part, column - 1) + 1
+        match = _NONTERMINAL.fullmatch(part)
+        if match:
+            symbols.append(NonTerminal(match.group(1), line, column))
+        elif part == "in" and keyword == "shared":
+            symbols.append(None)  # separator, checked below
+        else:
+            words.append(part)
+        column += len(part)
+    if len(words) != n_words or not symbols:
+        raise src.error(f"malformed @{keyword}: write it as {usage}", line, indent + 1)
+    if keyword == "start" and len(symbols) != 1 or keyword == "level" and len(symbols) != 1:
+        raise src.error(f"malformed @{keyword}: write it as {usage}", line, indent + 1)
+    if keyword == "shared" and (symbols.count(None) != 1 or symbols[-2] is not None
+                                or len(symbols) < 3):
+        raise src.error(f"malformed @shared: write it as {usage}", line, indent + 1)
+    if keyword == "since" and not re.fullmatch(r"\d+\.\d+", words[0]):
+        raise src.error(f"@since needs a version like 3.10, not {words[0]!r}", line, indent + 1)
+    return Directive(keyword, tuple(words), tuple(symbols), line, indent + 1)
+
+
+def parse_bnf(text: str, path: str = "<grammar>", *, check_unreachable: bool = True) -> Grammar:
+    """Parse and validate BNF source text. Raises ``GrammarError`` pointing at the first problem."""
+    src = _Lines(text, path)
+    rules: dict[str, Rule] = {}
+    heads: dict[str, _Token] = {}
+    bodies: dict[str, list[_Token]] = {}
+    directives: list[Directive] = []
+    current: str | None = None
+    for number, raw in enumerate(src.lines, start=1):
+        line = _strip_comment(raw)
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("@"):
+            directives.append(_parse_directive(line, number, src))
+            current = None
+            continue
+        head = _RULE_HEAD.match(line)
+        if head:
+            name = head.group(2)
+            column = len(head.group(1)) + 1
+            if name in heads:
+                first = heads[name].line
+                raise src.error(f"<{name}> is defined twice (first on line {first}): "
+                                "merge the alternatives into one rule", number, column)
+            heads[name] = _Token("nt", name, number, column)
+            bodies[name] = _tokenize_body(line[head.end():], number, head.end(), src)
+            current = name
+            continue
+        if current is None:
+            col = len(line) - len(line.lstrip()) + 1
+            raise src.error("expected a rule '<name> ::= ...' or a directive '@...'", number, col)
+        bodies[current].extend(_tokenize_body(line, number, 0, src))  # continuation line
+    if not heads:
+        raise src.error("the grammar defines no rules: write one as <name> ::= ...", 1, 1)
+    for name, head in heads.items():
+        if not bodies[name]:
+            raise src.error(f"<{name}> has no alternatives: write \"\" for the empty string",
+                            head.line, head.column)
+        rules[name] = Rule(name, _alternatives(name, bodies[name], head, src), head.line, head.column)
+
+    def check_defined(symbol: NonTerminal) -> None:
+        if symbol.name not in rules:
+            close = difflib.get_close_matches(symbol.name, list(rules), n=1)
+            hint = f" (did you mean <{close[0]}>?)" if close else f": define it as <{symbol.name}> ::= ..."
+            raise src.error(f"undefined nonterminal <{symbol.name}>{hint}", symbol.line, symbol.column)
+
+    for rule in rules.values():
+        for alternative in rule.alternatives:
+            for symbol in alternative:
+                if isinstance(symbol, NonTerminal):
+                    check_defined(symbol)
+    for directive in directives:
+        for symbol in directive.symbols:
+            if symbol is not None:
+                check_defined(symbol)
+
+    starts = [d for d in directives if d.keyword == "start"]
+    if len(starts) > 1:
+        raise src.error("more than one @start: keep one", starts[1].line, starts[1].column)
+    if starts:
+        start = starts[0].symbols[0].name
+    elif "start" in rules:
+        start = "start"
+    else:
+        raise src.error("no start rule: add a line '@start <name>' or define <start> ::= ...", 1, 1)
+    levels = {d.words[0]: d.symbols[0].name for d in directives if d.keyword == "level"}
+
+    cost = min_costs(rules)
+    for name, rule in rules.items():
+        if cost[name] == math.inf:
+            raise src.error(f"<{name}> can never finish: every alternative refers back to a rule that "
+                            "never finishes; add an alternative without that recursion",
+                            rule.line, rule.column)
+    if check_unreachable:
+        roots = {start, *levels.values()}
+        reached = reachable(rules, roots)
+        for name, rule in rules.items():
+            if name not in reached:
+                raise src.error(f"<{name}> is unreachable from the start rule <{start}>: use it in "
+                                "a rule or delete it", rule.line, rule.column)
+    stem = Path(path).stem if path != "<grammar>" else "grammar"
+    return Grammar(rules=MappingProxyType(rules), start=start, levels=MappingProxyType(levels),
+                   directives=tuple(directives), min_cost=MappingProxyType(cost), path=path, name=stem)
+
+
+def min_costs(rules: Mapping[str, Rule]) -> dict[str, float]:
+    """Minimum number of rule expansions to derive a terminal string, per nonterminal (fixed point)."""
+    cost: dict[str, float] = {name: math.inf for name in rules}
+    changed = True
+    while changed:
+        changed = False
+        for name, rule in rules.items():
+            best = min(alternative_cost(alt, cost) for alt in rule.alternatives)
+            if best < cost[name]:
+                cost[name] = best
+                changed = True
+    return {name: (int(c) if c != math.inf else c) for name, c in cost.items()}
+
+
+def alternative_cost(alternative: tuple, cost: Mapping[str, float]) -> float:
+    return 1 + sum(cost[s.name] for s in alternative if isinstance(s, NonTerminal))
+
+
+def reachable(rules: Mapping[str, Rule], roots) -> set[str]:
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for alternative in rules[name].alternatives:
+            stack.extend(s.name for s in alternative if isinstance(s, NonTerminal))
+    return seen
+
+
+def load_grammar(name_or_path: str | Path | Grammar) -> Grammar:
+    """Load a grammar by bundled name (``tinypy``, ``python``) or by path to a ``.bnf`` file."""
+    if isinstance(name_or_path, Grammar):
+        return name_or_path
+    from tinyfuzz._internal.data import bundled_grammar_path
+
+    path = Path(name_or_path)
+    if not path.suffix and not path.exists():
+        path = bundled_grammar_path(str(name_or_path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        from tinyfuzz._internal.data import bundled_grammar_names
+        from tinyfuzz.errors import InvalidArgument
+
+        raise InvalidArgument(
+            f"grammar {str(name_or_path)!r} not found: give a path to a .bnf file or one of the "
+            f"bundled grammars: {', '.join(bundled_grammar_names())}") from None
+    return parse_bnf(text, str(path))

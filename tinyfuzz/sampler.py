@@ -1,0 +1,39 @@
+"""Fast random programs for datasets: the derivation engine driven by a seeded ``random.Random``.
+
+The same seed gives the same sequence of programs on every machine (``Random.random`` is stable
+across CPython versions; ``randrange`` is not, so it is not used).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from tinyfuzz.derivation import CompiledGrammar, Infeasible, Program, derive, program_from
+from tinyfuzz.grammar import Grammar, load_grammar
+
+DEFAULT_MAX_SIZE = 200
+
+
+class Sampler:
+    """Draws programs from a grammar at a level; counts the draws the semantic layer had to redraw."""
+
+    def __init__(self, grammar: Grammar | str | Path = "tinypy", *, level: str | None = None,
+                 seed: int = 0, max_size: int = DEFAULT_MAX_SIZE, exclude_features=()):
+        self.grammar = load_grammar(grammar)
+        self.compiled = CompiledGrammar(self.grammar, exclude_features=frozenset(exclude_features))
+        self.level = level or "all"
+        self.start = self.compiled.rule_index(self.grammar.start_for(level))
+        self.max_size = max_size
+        self.infeasible = 0
+        rand = random.Random(seed).random
+        self._choose = lambda n: int(rand() * n)
+
+    def draw(self) -> Program:
+        while True:
+            try:
+                text, features = derive(self.compiled, self.start, self._choose, self.max_size)
+            except Infeasible:
+                self.infeasible += 1
+                continue
+            return program_from(text, features, self.grammar.name, self.level)

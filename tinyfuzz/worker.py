@@ -1,0 +1,237 @@
+"""Warm worker processes that run generated programs, with limits, and a pool that keeps them busy.
+
+A generated program never runs in the harness process. A ``Worker`` is a child process (by default
+``python -I tinyfuzz/_runner.py``) that runs batches of programs, each in a fresh namespace with a soft
+time limit; the harness adds a hard deadline per batch, a memory limit (RLIMIT_AS) and an output cap.
+A worker that dies, hangs or runs out of memory is killed with its whole process tree (psutil) and
+replaced, and the batch is re-run one program at a time so the program that did it is named.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import psutil
+
+from tinyfuzz.errors import TargetError
+
+RUNNER = str(Path(__file__).with_name("_runner.py"))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What running one program did. ``status``: ok, exception, timeout, output-limit, crash, oom."""
+
+    status: str
+    stdout: str = ""
+    exc_type: str = ""
+    exc_message: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout: float = 1.0  # seconds per program (soft, inside the worker)
+    memory_mb: int = 1024  # address-space limit of the worker process
+    output_limit: int = 1 << 20  # characters of stdout per program
+    batch_slack: float = 5.0  # seconds added to the hard deadline of a batch
+
+
+def _limit_memory(megabytes: int):
+    def apply() -> None:
+        import resource
+
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    return apply
+
+
+def reap(pid: int) -> None:
+    """Kill a process and every descendant, and wait for them: nothing is left behind."""
+    try:
+        root = psutil.Process(pid)
+        family = root.children(recursive=True) + [root]
+    except psutil.NoSuchProcess:
+        return
+    for proc in family:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(family, timeout=5)
+
+
+class WorkerDied(Exception):
+    pass
+
+
+class Worker:
+    """One warm worker process speaking the ``_runner`` frame protocol."""
+
+    def __init__(self, argv: Sequence[str] | None = None, limits: Limits = Limits()):
+        self.argv = list(argv or [sys.executable, "-I", RUNNER])
+        self.limits = limits
+        try:
+            self.proc = subprocess.Popen(
+                self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=_limit_memory(limits.memory_mb))
+        except FileNotFoundError:
+            raise TargetError(f"cannot start worker: {self.argv[0]} not found") from None
+        self.busy_since: float | None = None
+        self.batch: list[str] = []
+
+    def send(self, programs: list[str]) -> None:
+        data = json.dumps({"programs": programs, "timeout": self.limits.timeout,
+                           "output_limit": self.limits.output_limit}).encode()
+        try:
+            self.proc.stdin.write(struct.pack(">I", len(data)) + data)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise WorkerDied(str(exc)) from None
+        self.busy_since = time.monotonic()
+        self.batch = programs
+
+    def receive(self) -> list[Outcome]:
+        stream = self.proc.stdout
+        header = stream.read(4)
+        if len(header) < 4:
+            raise WorkerDied(f"worker exited with {self.proc.wait()}")
+        (size,) = struct.unpack(">I", header)
+        payload = stream.read(size)
+        if len(payload) < size:
+            raise WorkerDied(f"worker exited with {self.proc.wait()}")
+        self.busy_since = None
+        return [Outcome(*r) for r in json.loads(payload)["results"]]
+
+    def deadline(self) -> float:
+        return (self.busy_since or time.monotonic()) + self.limits.timeout * max(len(self.batch), 1) \
+            + self.limits.batch_slack
+
+    def run(self, programs: list[str]) -> list[Outcome]:
+        """Run a batch and wait for it (hard deadline); on death or hang, isolate the culprit."""
+        try:
+            self.send(programs)
+            with selectors.DefaultSelector() as sel:
+                sel.register(self.proc.stdout, selectors.EVENT_READ)
+                if not sel.select(max(self.deadline() - time.monotonic(), 0)):
+                    raise WorkerDied("hung")
+            return self.receive()
+        except WorkerDied:
+            return self.recover()
+
+    def recover(self) -> list[Outcome]:
+        """The worker died or hung on ``self.batch``: restart it and run each program alone."""
+        batch = self.batch
+        self.restart()
+        if len(batch) == 1:
+            status = "timeout" if self._last_hung else "crash"
+            return [Outcome(status, exc_message=self._last_reason)]
+        return [outcome for program in batch for outcome in self.run([program])]
+
+    _last_hung = False
+    _last_reason = ""
+
+    def restart(self) -> None:
+        returncode = self.proc.poll()
+        self._last_hung = returncode is None
+        self._last_reason = ("killed after the hard deadline" if returncode is None
+                             else f"worker exited with code {returncode}")
+        self.close()
+        self.__init__(self.argv, self.limits)
+
+    def close(self) -> None:
+        reap(self.proc.pid)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self.proc.wait()
+
+
+class WorkerPool:
+    """N warm workers; ``map`` runs batches in parallel and yields their outcomes in input order."""
+
+    def __init__(self, size: int | None = None, argv: Sequence[str] | None = None,
+                 limits: Limits = Limits()):
+        self.size = size or os.cpu_count() or 1
+        self.workers = [Worker(argv, limits) for _ in range(self.size)]
+
+    def map(self, batches: Iterable[list[str]]) -> Iterator[list[Outcome]]:
+        batches = iter(batches)
+        pending: dict[int, list[Outcome]] = {}
+        assigned: dict[Worker, int] = {}
+        try:
+            yield from self._map(batches, pending, assigned)
+        finally:
+            for worker in list(assigned):  # abandoned mid-batch: don't leave a stale reply behind
+                worker.restart()
+
+    def _map(self, batches, pending, assigned) -> Iterator[list[Outcome]]:
+        next_in, next_out = 0, 0
+        exhausted = False
+        with selectors.DefaultSelector() as sel:
+            while True:
+                for worker in self.workers:  # keep every idle worker busy
+                    if worker not in assigned and not exhausted:
+                        batch = next(batches, None)
+                        if batch is None:
+                            exhausted = True
+                            break
+                        try:
+                            worker.send(batch)
+                        except WorkerDied:
+                            worker.batch = batch
+                            pending[next_in] = worker.recover()
+                            next_in += 1
+                            continue
+                        assigned[worker] = next_in
+                        sel.register(worker.proc.stdout, selectors.EVENT_READ, worker)
+                        next_in += 1
+                while next_out in pending:
+                    yield pending.pop(next_out)
+                    next_out += 1
+                if not assigned:
+                    if exhausted:
+                        return
+                    continue
+                timeout = max(min(w.deadline() for w in assigned) - time.monotonic(), 0)
+                ready = sel.select(timeout)
+                now = time.monotonic()
+                done = [key.data for key, _ in ready]
+                done += [w for w in assigned if w.deadline() <= now and w not in done]
+                for worker in done:
+                    sel.unregister(worker.proc.stdout)
+                    index = assigned.pop(worker)
+                    try:
+                        if worker.deadline() <= now and not any(k.data is worker for k, _ in ready):
+                            raise WorkerDied("hung")
+                        pending[index] = worker.receive()
+                    except WorkerDied:
+                        pending[index] = worker.recover()
+                while next_out in pending:
+                    yield pending.pop(next_out)
+                    next_out += 1
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.close()
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
