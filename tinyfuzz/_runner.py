@@ -24,26 +24,17 @@ class _Timeout(BaseException):
     """Raised by the interval timer; a BaseException so ``except Exception`` in a program can't eat it."""
 
 
-class _CappedOutput(io.StringIO):
-    limit = 1 << 20
-
-    def write(self, text):
-        if self.tell() + len(text) > self.limit:
-            raise _OutputLimit()
-        return super().write(text)
-
-
-class _OutputLimit(BaseException):
-    pass
-
-
 def _on_alarm(signum, frame):
     raise _Timeout()
 
 
-def run_program(source, timeout):
-    """Run one program; return [status, stdout, exception type, exception message, seconds]."""
-    out = _CappedOutput()
+def run_program(source, timeout, output_limit=1 << 20):
+    """Run one program; return [status, stdout, exception type, exception message, seconds].
+
+    The output cap is checked after the run (a Python-level write hook would cost more than the
+    program); a program that prints without end is stopped by the time or memory limit first.
+    """
+    out = io.StringIO()
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     real_stdout = sys.stdout
     start = time.perf_counter()
@@ -55,15 +46,17 @@ def run_program(source, timeout):
         exec(compile(source, "<program>", "exec"), namespace)
     except _Timeout:
         status = "timeout"
-    except _OutputLimit:
-        status = "output-limit"
     except BaseException as exc:  # the program's own exception is its outcome, whatever it is
         status, exc_type, exc_message = "exception", type(exc).__name__, str(exc)
     finally:
         if timeout:
             signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout = real_stdout
-    return [status, out.getvalue(), exc_type, exc_message, time.perf_counter() - start]
+    seconds = time.perf_counter() - start
+    text = out.getvalue()
+    if len(text) > output_limit:
+        return ["output-limit", text[:output_limit], "", "", seconds]
+    return [status, text, exc_type, exc_message, seconds]
 
 
 def _read_frame(stream):
@@ -89,9 +82,9 @@ def main():
         request = _read_frame(stdin)
         if request is None:
             return
-        _CappedOutput.limit = request.get("output_limit", 1 << 20)
+        limit = request.get("output_limit", 1 << 20)
         timeout = request.get("timeout", 0)
-        results = [run_program(source, timeout) for source in request["programs"]]
+        results = [run_program(source, timeout, limit) for source in request["programs"]]
         _write_frame(stdout, {"results": results})
 
 

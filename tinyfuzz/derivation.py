@@ -16,8 +16,7 @@ budget. The cheapest alternative never raises ``committed``, so a derivation alw
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from tinyfuzz.errors import InvalidArgument
 from tinyfuzz.grammar import Grammar, NonTerminal, Terminal, alternative_cost
@@ -32,9 +31,8 @@ class Infeasible(Exception):
     """The semantic layer found no way to continue (e.g. nothing bound yet): redraw the program."""
 
 
-@dataclass(frozen=True)
-class Program:
-    """A generated program: its source and what it was made from."""
+class Program(NamedTuple):
+    """A generated program: its source and what it was made from (a NamedTuple: cheap and immutable)."""
 
     source: str
     grammar: str = ""
@@ -137,22 +135,12 @@ class CompiledGrammar:
                               if only_terminals else None)
         self.deltas = [[a[1] for a in alts] for alts in self.alts]
         self.may_bind = self._may_bind()
+        self.recursive = self._recursive()
         self.alts = [[(items, delta, binds, self._needs(items)) for items, delta, binds, _ in alts]
                      for alts in self.alts]
         self.needed_kinds = [tuple(sorted({k for a in alts for kinds in a[3] for k in kinds}))
                              for alts in self.alts]
-        # Fast items for the hot loop: a pick with no semantics and no bind becomes its tuple of strings.
-        self.alts = [[(tuple(self._fast_item(x) for x in items), delta, binds, needs)
-                      for items, delta, binds, needs in alts] for alts in self.alts]
-
-    def _fast_item(self, x):
-        if (isinstance(x, int) and self.picks[x] is not None and not self.flags[x]
-                and not self.bind_kind[x] and len(self.picks[x]) > 1):
-            return self.picks[x]
-        if isinstance(x, int) and self.picks[x] is not None and len(self.picks[x]) == 1 \
-                and not self.flags[x] and not self.bind_kind[x]:
-            return self.picks[x][0]
-        return x
+        self._code: dict[bool, object] = {}
 
     def _needs(self, items: tuple) -> tuple:
         """The kinds an alternative needs bound before it starts: its @use items up to the first
@@ -166,6 +154,20 @@ class CompiledGrammar:
                     break
         return tuple(needs)
 
+    def expanders(self, random_source=None) -> list:
+        """The generated expansion function of every rule, by rule index.
+
+        With ``random_source`` (a ``random.Random().random``) choices are inlined as
+        ``int(R() * n)``; without it they call ``d.choose(n)`` (the Hypothesis strategy).
+        """
+        fast = random_source is not None
+        if fast not in self._code:
+            source = generate_source(self, fast)
+            self._code[fast] = compile(source, f"<tinyfuzz expanders for {self.grammar.path}>", "exec")
+        namespace = {"R": random_source, "P": self.picks, "Infeasible": Infeasible}
+        exec(self._code[fast], namespace)  # our own generated code, never a generated program
+        return namespace["RULES"]
+
     def _may_bind(self) -> list[bool]:
         """Can an expansion of each rule bind a name (so a redraw must restore the scopes)?"""
         result = [bool(self.bind_kind[i]) for i in range(len(self.names))]
@@ -177,6 +179,20 @@ class CompiledGrammar:
                     result[i] = changed = True
         return result
 
+    def _recursive(self) -> list[bool]:
+        """Can an expansion of each rule contain another expansion of the same rule?"""
+        children = [{x for a in alts for x in a[0] if isinstance(x, int)} for alts in self.alts]
+        result = []
+        for i in range(len(self.names)):
+            seen, stack = set(), list(children[i])
+            while stack:
+                j = stack.pop()
+                if j not in seen:
+                    seen.add(j)
+                    stack.extend(children[j])
+            result.append(i in seen)
+        return result
+
     def rule_index(self, name: str) -> int:
         if name not in self.index:
             raise InvalidArgument(f"start={name!r} is not a rule of {self.grammar.path}")
@@ -186,127 +202,86 @@ class CompiledGrammar:
 
 
 class Derivation:
-    """One program's derivation state. ``choose(n)`` returns an int in ``range(n)``."""
+    """One program's derivation state and the semantic layer the generated expanders call into."""
 
-    __slots__ = ("g", "choose", "budget", "committed", "out", "scopes", "memo", "features",
-                 "alts", "deltas", "picks", "flags", "bind_kind", "needed_kinds")
+    __slots__ = ("g", "rules", "choose", "budget", "committed", "scopes", "memo", "features",
+                 "checking")
 
-    def __init__(self, compiled: CompiledGrammar, choose: Callable[[int], int], budget: int):
+    def __init__(self, compiled: CompiledGrammar, rules: list, choose: Callable[[int], int],
+                 budget: int):
         self.g = compiled
+        self.rules = rules
         self.choose = choose
         self.budget = budget
         self.committed = 0
-        self.out: list[str] = []
         self.scopes: dict[str, list] = {}
         self.memo: dict[int, dict] = {}
         self.features: set = set()
-        self.alts = compiled.alts
-        self.deltas = compiled.deltas
-        self.picks = compiled.picks
-        self.flags = compiled.flags
-        self.bind_kind = compiled.bind_kind
-        self.needed_kinds = compiled.needed_kinds
+        self.checking: set = set()  # @nonzero rules being expanded: inner recursions skip the check
 
     def run(self, start: int) -> str:
         self.committed = self.g.cost[start]
         if self.committed > self.budget:
             raise InvalidArgument(f"max_size={self.budget} is below the minimum size "
                                   f"{self.committed} of <{self.g.names[start]}>")
-        self.expand(start)
-        return "".join(self.out)
+        out: list[str] = []
+        self.rules[start](self, out)
+        return "".join(out)
 
-    def expand(self, i: int) -> None:
-        if self.flags[i]:
-            self._expand_special(i)
-            return
-        pick = self.picks[i]
-        if pick is not None:
-            self.out.append(pick[self.choose(len(pick))] if len(pick) > 1 else pick[0])
-            return
-        self._expand_alternative(i)
+    # -- called by the generated code ------------------------------------------------------------
 
-    def _expand_alternative(self, i: int) -> None:
-        alts = self.alts[i]
-        kinds = self.needed_kinds[i]
-        if kinds and not all(self.scopes.get(kind) for kind in kinds):
-            candidates = self._feasible(i)  # some kind is empty: check each alternative
-            items, delta, binds, _ = alts[candidates[self.choose(len(candidates))]
-                                         if len(candidates) > 1 else candidates[0]]
-        else:
-            room = self.budget - self.committed
-            deltas = self.deltas[i]
-            n = len(deltas)
-            while deltas[n - 1] > room:  # deltas[0] == 0 always fits
-                n -= 1
-            items, delta, binds, _ = alts[self.choose(n) if n > 1 else 0]
-        self.committed += delta
-        out = self.out
-        choose = self.choose
-        if not binds:
-            for item in items:
-                cls = item.__class__
-                if cls is str:
-                    out.append(item)
-                elif cls is tuple:  # a pick among terminals, inlined
-                    out.append(item[choose(len(item))])
-                else:
-                    self.expand(item)
-            return
-        bound = []
-        for item in items:
-            cls = item.__class__
-            if cls is str:
-                out.append(item)
-            elif cls is tuple:
-                out.append(item[choose(len(item))])
-            else:
-                start = len(out)
-                self.expand(item)
-                kind = self.bind_kind[item]
-                if kind:
-                    bound.append((kind, "".join(out[start:])))
-        for kind, name in bound:
-            self.bind(kind, name)
-
-    def _feasible(self, i: int) -> list[int]:
+    def feasible(self, i: int) -> int:
+        """Choose among the alternatives of rule ``i`` that fit the budget and find their names bound."""
         room = self.budget - self.committed
         scopes = self.scopes
-        result = [k for k, (_, delta, _, needs) in enumerate(self.alts[i])
-                  if delta <= room and all(any(scopes.get(kind) for kind in kinds) for kinds in needs)]
-        if not result:
+        candidates = [k for k, (_, delta, _, needs) in enumerate(self.g.alts[i])
+                      if delta <= room and all(any(scopes.get(kind) for kind in kinds)
+                                               for kinds in needs)]
+        if not candidates:
             raise Infeasible(f"<{self.g.names[i]}>: no alternative fits (nothing bound yet?)")
-        return result
+        return candidates[self.choose(len(candidates))] if len(candidates) > 1 else candidates[0]
+
+    def use(self, i: int) -> str:
+        kinds = self.g.use_kinds[i]
+        if len(kinds) == 1:
+            names = self.scopes.get(kinds[0])
+        else:
+            names = [n for kind in kinds for n in self.scopes.get(kind, ())]
+        if not names:
+            raise Infeasible(f"<{self.g.names[i]}>: no {'/'.join(kinds)} bound yet")
+        return names[self.choose(len(names))] if len(names) > 1 else names[0]
 
     def bind(self, kind: str, name: str) -> None:
-        for other, names in self.scopes.items():
-            if other != kind and name in names:
-                names.remove(name)
-        names = self.scopes.setdefault(kind, [])
+        scopes = self.scopes
+        if len(scopes) > 1:
+            for other, names in scopes.items():
+                if other != kind and name in names:
+                    names.remove(name)
+        names = scopes.get(kind)
+        if names is None:
+            names = scopes[kind] = []
         if name not in names:
             names.append(name)
 
-    def _expand_special(self, i: int) -> None:
-        flags = self.flags[i]
-        out = self.out
-        if flags & USE:
-            names = [n for kind in self.g.use_kinds[i] for n in self.scopes.get(kind, ())]
-            if not names:
-                raise Infeasible(f"<{self.g.names[i]}>: no {'/'.join(self.g.use_kinds[i])} bound yet")
-            out.append(names[self.choose(len(names))] if len(names) > 1 else names[0])
-            return
+    def special(self, i: int, core: Callable, out: list) -> None:
+        """Expand rule ``i``, which carries semantic flags, with ``core`` choosing its alternative.
+        (The generated code records features itself.)"""
+        flags = self.g.flags[i]
         memo = None
         if flags & SHARED:
             memo = self.memo.get(self.g.shared_in[i])
             if memo is not None and i in memo:
                 out.append(memo[i])
                 return
-        if flags & FEATURE:
-            self.features.update(self.g.feature[i])
         start = len(out)
-        if flags & NONZERO:
-            self._expand_nonzero(i, start)
+        if flags & NONZERO and i not in self.checking:
+            self.checking.add(i)
+            try:
+                self._nonzero(i, core, out, start)
+            finally:
+                self.checking.discard(i)
         else:
-            self._expand_scoped(i)
+            self._scoped(i, core, out)
         if flags & EVAL:
             value = evaluate_integer("".join(out[start:]))
             del out[start:]
@@ -314,31 +289,41 @@ class Derivation:
         if memo is not None:
             memo[i] = "".join(out[start:])
 
-    def _expand_nonzero(self, i: int, start: int) -> None:
+    def recheck_nonzero(self, i: int, core: Callable, out: list, start: int,
+                        committed: int) -> None:
+        """After a first expansion of a @nonzero rule that divides: redraw it while the division is
+        by a certain zero. Called by the generated fast path."""
+        if not divides_by_certain_zero("".join(out[start:])):
+            return
+        del out[start:]
+        self.committed = committed
+        self.checking.add(i)
+        try:
+            self._nonzero(i, core, out, start)
+        finally:
+            self.checking.discard(i)
+
+    def _nonzero(self, i: int, core: Callable, out: list, start: int) -> None:
         committed = self.committed
         saved = {k: list(v) for k, v in self.scopes.items()} if self.g.may_bind[i] else None
         for _ in range(NONZERO_RETRIES):
-            self._expand_scoped(i)
-            if not divides_by_certain_zero("".join(self.out[start:])):
+            self._scoped(i, core, out)
+            if not divides_by_certain_zero("".join(out[start:])):
                 return
-            del self.out[start:]
+            del out[start:]
             self.committed = committed
             if saved is not None:
                 self.scopes = {k: list(v) for k, v in saved.items()}
         raise Infeasible(f"<{self.g.names[i]}>: every redraw divided by zero")
 
-    def _expand_scoped(self, i: int) -> None:
-        flags = self.flags[i]
+    def _scoped(self, i: int, core: Callable, out: list) -> None:
+        flags = self.g.flags[i]
         if flags & SHARED_SCOPE:
             outer = self.memo.get(i)
             self.memo[i] = {}
         if flags & SCOPE:
             saved = {k: list(v) for k, v in self.scopes.items()}
-        if self.picks[i] is not None:
-            pick = self.picks[i]
-            self.out.append(pick[self.choose(len(pick))] if len(pick) > 1 else pick[0])
-        else:
-            self._expand_alternative(i)
+        core(self, out)
         if flags & SCOPE:
             self.scopes = saved
         if flags & SHARED_SCOPE:
@@ -348,10 +333,121 @@ class Derivation:
                 self.memo[i] = outer
 
 
-def derive(compiled: CompiledGrammar, start: int, choose: Callable[[int], int],
+def generate_source(g: CompiledGrammar, fast: bool) -> str:
+    """Python source with one function per rule: ``c<i>`` chooses and emits an alternative,
+    ``r<i>`` is what a parent calls (``c<i>`` itself, or ``c<i>`` wrapped by the semantic layer)."""
+
+    def choice(n) -> str:
+        return f"int(R() * {n})" if fast else f"d.choose({n})"
+
+    def inline_pick(j: int) -> bool:
+        return g.picks[j] is not None and not g.flags[j] and not g.bind_kind[j]
+
+    lines: list[str] = []
+    emit = lines.append
+    for i, name in enumerate(g.names):
+        emit(f"def c{i}(d, out):  # <{name}>")
+        alts = g.alts[i]
+        if not alts:
+            emit(f"    raise Infeasible('<{name}> is excluded')")
+        elif g.picks[i] is not None:
+            picks = g.picks[i]
+            emit(f"    out.append(P[{i}][{choice(len(picks))}])" if len(picks) > 1
+                 else f"    out.append({picks[0]!r})")
+        else:
+            emit("    ap = out.append")
+            deltas = [a[1] for a in alts]
+            indent = "    "
+            if g.needed_kinds[i]:
+                kinds = " and ".join(f"scopes.get({k!r})" for k in g.needed_kinds[i])
+                emit(f"    scopes = d.scopes")
+                emit(f"    if not ({kinds}):")
+                emit(f"        k = d.feasible({i})")
+                emit(f"    else:")
+                indent = "        "
+            if len(alts) == 1:
+                emit(f"{indent}k = 0")
+            elif deltas[-1] == 0:
+                emit(f"{indent}k = {choice(len(alts))}")
+            else:
+                emit(f"{indent}room = d.budget - d.committed")
+                thresholds = sorted({x for x in deltas if x}, reverse=True)
+                for t_index, threshold in enumerate(thresholds):
+                    count = sum(1 for x in deltas if x <= threshold)
+                    keyword = "if" if t_index == 0 else "elif"
+                    emit(f"{indent}{keyword} room >= {threshold}:")
+                    emit(f"{indent}    k = {choice(count)}")
+                emit(f"{indent}else:")
+                zero = sum(1 for x in deltas if x == 0)
+                emit(f"{indent}    k = {choice(zero) if zero > 1 else 0}")
+            for k, (items, delta, binds, _) in enumerate(alts):
+                emit(f"    {'if' if k == 0 else 'elif'} k == {k}:" if len(alts) > 1 else "    if True:")
+                if delta:
+                    emit(f"        d.committed += {delta}")
+                bound = []
+                for item in items:
+                    if isinstance(item, str):
+                        emit(f"        ap({item!r})")
+                    elif inline_pick(item):
+                        picks = g.picks[item]
+                        emit(f"        ap(P[{item}][{choice(len(picks))}])" if len(picks) > 1
+                             else f"        ap({picks[0]!r})")
+                    elif g.flags[item] == USE and len(g.use_kinds[item]) == 1:
+                        emit(f"        names = d.scopes.get({g.use_kinds[item][0]!r}) or d.use({item})")
+                        emit(f"        ap(names[{choice('len(names)')}])" if fast else
+                             f"        ap(names[d.choose(len(names)) if len(names) > 1 else 0])")
+                    elif g.bind_kind[item]:
+                        var = f"b{len(bound)}"
+                        if g.picks[item] is not None and not g.flags[item] and len(g.picks[item]) > 1:
+                            emit(f"        {var} = P[{item}][{choice(len(g.picks[item]))}]")
+                            emit(f"        ap({var})")
+                        else:
+                            emit(f"        s{len(bound)} = len(out)")
+                            emit(f"        r{item}(d, out)")
+                            emit(f"        {var} = ''.join(out[s{len(bound)}:])")
+                        bound.append(g.bind_kind[item])
+                    else:
+                        emit(f"        r{item}(d, out)")
+                for m, kind in enumerate(bound):
+                    emit(f"        d.bind({kind!r}, b{m})")
+                if not items and not delta:
+                    emit("        pass")
+        if g.flags[i] & USE:
+            emit(f"def r{i}(d, out):")
+            emit(f"    out.append(d.use({i}))")
+        elif g.flags[i]:
+            emit(f"def r{i}(d, out):")
+            if g.flags[i] & FEATURE:
+                emit(f"    d.features.update({g.feature[i]!r})")
+            rest = g.flags[i] & ~FEATURE
+            if rest == NONZERO:  # the common case inline: check only text that divides at all
+                if g.recursive[i]:
+                    emit(f"    if {i} in d.checking:")
+                    emit(f"        return c{i}(d, out)")
+                emit(f"    start = len(out)")
+                emit(f"    committed = d.committed")
+                if g.recursive[i]:
+                    emit(f"    d.checking.add({i})")
+                emit(f"    c{i}(d, out)")
+                if g.recursive[i]:
+                    emit(f"    d.checking.discard({i})")
+                emit(f"    text = ''.join(out[start:])")
+                emit(f"    if '/' in text or '%' in text:")
+                emit(f"        d.recheck_nonzero({i}, c{i}, out, start, committed)")
+            elif rest:
+                emit(f"    d.special({i}, c{i}, out)")
+            else:
+                emit(f"    c{i}(d, out)")
+        else:
+            emit(f"r{i} = c{i}")
+    emit(f"RULES = [{', '.join(f'r{i}' for i in range(len(g.names)))}]")
+    return "\n".join(lines) + "\n"
+
+
+def derive(compiled: CompiledGrammar, rules: list, start: int, choose: Callable[[int], int],
            budget: int) -> tuple[str, frozenset]:
     """Derive one program; returns its text and the features it used. May raise ``Infeasible``."""
-    derivation = Derivation(compiled, choose, budget)
+    derivation = Derivation(compiled, rules, choose, budget)
     text = derivation.run(start)
     return text, frozenset(derivation.features)
 

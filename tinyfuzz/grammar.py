@@ -146,18 +146,33 @@ class _Token:
 
 
 def _strip_comment(line: str) -> str:
-    """Drop a ``#`` comment that starts a line or follows whitespace, outside quotes."""
-    quote = None
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == "\\":
-                continue
-            if ch == quote and line[i - 1] != "\\":
-                quote = None
-        elif ch in "\"'" and (i == 0 or line[i - 1] in " \t|"):
-            quote = ch
+    """Drop a ``#`` comment that starts a line or follows whitespace, outside quotes.
+
+    Scans the line token by token the way ``_tokenize_body`` does, so a quote opens a string exactly
+    where the tokenizer would open one (also right after ``::=`` or a nonterminal) and an escaped
+    backslash before the closing quote does not hide it.
+    """
+    head = _RULE_HEAD.match(line)
+    i = head.end() if head else 0
+    while i < len(line):
+        ch = line[i]
+        if ch in " \t|":
+            i += 1
         elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
             return line[:i]
+        elif ch in "\"'":
+            j = i + 1
+            while j < len(line) and line[j] != ch:
+                j += 2 if line[j] == "\\" else 1
+            i = j + 1
+        elif _NONTERMINAL.match(line, i):
+            i = _NONTERMINAL.match(line, i).end()
+        else:  # a bare word, as in _tokenize_body
+            j = i + 1
+            while j < len(line) and line[j] not in " \t|" and not (
+                    line[j] == "<" and _NONTERMINAL.match(line, j)):
+                j += 1
+            i = j
     return line
 
 
@@ -225,14 +240,16 @@ def _tokenize_body(text: str, line: int, offset: int, src: _Lines) -> list[_Toke
 def _alternatives(name: str, tokens: list[_Token], head: _Token, src: _Lines) -> tuple:
     """Split body tokens at bars, expand ``a | ... | z`` ranges."""
     groups: list[list[_Token]] = [[]]
+    bars: list[_Token] = []
     for tok in tokens:
         if tok.kind == "bar":
+            bars.append(tok)
             groups.append([])
         else:
             groups[-1].append(tok)
-    for group in groups:
-        if not group:
-            at = tokens[-1] if tokens else head
+    for k, group in enumerate(groups):
+        if not group:  # point at the bar that closes the empty alternative (or the trailing bar)
+            at = bars[min(k, len(bars) - 1)] if bars else head
             raise src.error(f"empty alternative in <{name}>: write \"\" for the empty string",
                             at.line, at.column)
     alternatives: list[tuple] = []
@@ -367,7 +384,7 @@ def parse_bnf(text: str, path: str = "<grammar>", *, check_unreachable: bool = T
 
     cost = min_costs(rules)
     for name, rule in rules.items():
-        if cost[name] == math.inf:
+        if cost[name] == math.inf and _is_cause_of_nontermination(name, rules, cost):
             raise src.error(f"<{name}> can never finish: every alternative refers back to a rule that "
                             "never finishes; add an alternative without that recursion",
                             rule.line, rule.column)
@@ -381,6 +398,26 @@ def parse_bnf(text: str, path: str = "<grammar>", *, check_unreachable: bool = T
     stem = Path(path).stem if path != "<grammar>" else "grammar"
     return Grammar(rules=MappingProxyType(rules), start=start, levels=MappingProxyType(levels),
                    directives=tuple(directives), min_cost=MappingProxyType(cost), path=path, name=stem)
+
+
+def _is_cause_of_nontermination(name: str, rules: Mapping[str, Rule], cost) -> bool:
+    """Whether the never-finishing rule ``name`` is a cause rather than a victim of another one.
+
+    Blame a rule in a *bottom* cycle of never-finishing rules (every never-finishing rule it leads to
+    leads back to it), not a rule such as the start rule that merely uses a broken rule.
+    """
+    def onward(root: str) -> set[str]:
+        seen: set[str] = set()
+        stack = [root]
+        while stack:
+            for alternative in rules[stack.pop()].alternatives:
+                for s in alternative:
+                    if isinstance(s, NonTerminal) and cost[s.name] == math.inf and s.name not in seen:
+                        seen.add(s.name)
+                        stack.append(s.name)
+        return seen
+
+    return all(name in onward(other) for other in onward(name))
 
 
 def min_costs(rules: Mapping[str, Rule]) -> dict[str, float]:

@@ -28,11 +28,13 @@ class Sampler:
         self.infeasible = 0
         rand = random.Random(seed).random
         self._choose = lambda n: int(rand() * n)
+        self._rules = self.compiled.expanders(rand)
 
     def draw(self) -> Program:
         while True:
             try:
-                text, features = derive(self.compiled, self.start, self._choose, self.max_size)
+                text, features = derive(self.compiled, self._rules, self.start, self._choose,
+                                        self.max_size)
             except Infeasible:
                 self.infeasible += 1
                 continue

@@ -16,9 +16,10 @@ import struct
 import subprocess
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
 import psutil
 
@@ -27,9 +28,11 @@ from tinyfuzz.errors import TargetError
 RUNNER = str(Path(__file__).with_name("_runner.py"))
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What running one program did. ``status``: ok, exception, timeout, output-limit, crash, oom."""
+class Outcome(NamedTuple):
+    """What running one program did. ``status``: ok, exception, timeout, output-limit, crash.
+
+    A NamedTuple rather than a dataclass: one is made per program, and this is the cheap immutable kind.
+    """
 
     status: str
     stdout: str = ""
@@ -114,7 +117,19 @@ class Worker:
         if len(payload) < size:
             raise WorkerDied(f"worker exited with {self.proc.wait()}")
         self.busy_since = None
-        return [Outcome(*r) for r in json.loads(payload)["results"]]
+        return [Outcome._make(r) for r in json.loads(payload)["results"]]
+
+    def receive_or_restart(self) -> None:
+        """Drain the answer to an abandoned batch (cheaper than a new process), or restart if hung."""
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            answered = sel.select(max(self.deadline() - time.monotonic(), 0))
+        try:
+            if not answered:
+                raise WorkerDied("hung")
+            self.receive()
+        except WorkerDied:
+            self.restart()
 
     def deadline(self) -> float:
         return (self.busy_since or time.monotonic()) + self.limits.timeout * max(len(self.batch), 1) \
@@ -178,53 +193,64 @@ class WorkerPool:
             yield from self._map(batches, pending, assigned)
         finally:
             for worker in list(assigned):  # abandoned mid-batch: don't leave a stale reply behind
-                worker.restart()
+                worker.receive_or_restart()
 
     def _map(self, batches, pending, assigned) -> Iterator[list[Outcome]]:
-        next_in, next_out = 0, 0
+        ready: deque = deque()  # batches made but not sent yet: making them overlaps running them
+        next_in = next_out = 0
         exhausted = False
         with selectors.DefaultSelector() as sel:
             while True:
-                for worker in self.workers:  # keep every idle worker busy
-                    if worker not in assigned and not exhausted:
+                for worker in self.workers:  # every idle worker gets a batch
+                    if worker in assigned:
+                        continue
+                    if not ready and not exhausted:
                         batch = next(batches, None)
                         if batch is None:
                             exhausted = True
-                            break
-                        try:
-                            worker.send(batch)
-                        except WorkerDied:
-                            worker.batch = batch
-                            pending[next_in] = worker.recover()
-                            next_in += 1
-                            continue
+                        else:
+                            ready.append(batch)
+                    if not ready:
+                        break
+                    batch = ready.popleft()
+                    try:
+                        worker.send(batch)
+                    except WorkerDied:
+                        worker.batch = batch
+                        pending[next_in] = worker.recover()
+                    else:
                         assigned[worker] = next_in
                         sel.register(worker.proc.stdout, selectors.EVENT_READ, worker)
-                        next_in += 1
+                    next_in += 1
                 while next_out in pending:
                     yield pending.pop(next_out)
                     next_out += 1
                 if not assigned:
-                    if exhausted:
+                    if exhausted and not ready:
                         return
                     continue
-                timeout = max(min(w.deadline() for w in assigned) - time.monotonic(), 0)
-                ready = sel.select(timeout)
+                if not exhausted and len(ready) < self.size:
+                    events = sel.select(0)
+                    if not events:  # all workers busy: make the next batch meanwhile
+                        batch = next(batches, None)
+                        if batch is None:
+                            exhausted = True
+                        else:
+                            ready.append(batch)
+                        continue
+                else:
+                    events = sel.select(max(min(w.deadline() for w in assigned) - time.monotonic(), 0))
+                answered = {key.data for key, _ in events}
                 now = time.monotonic()
-                done = [key.data for key, _ in ready]
-                done += [w for w in assigned if w.deadline() <= now and w not in done]
-                for worker in done:
+                for worker in [w for w in assigned if w in answered or w.deadline() <= now]:
                     sel.unregister(worker.proc.stdout)
                     index = assigned.pop(worker)
                     try:
-                        if worker.deadline() <= now and not any(k.data is worker for k, _ in ready):
+                        if worker not in answered:
                             raise WorkerDied("hung")
                         pending[index] = worker.receive()
                     except WorkerDied:
                         pending[index] = worker.recover()
-                while next_out in pending:
-                    yield pending.pop(next_out)
-                    next_out += 1
 
     def close(self) -> None:
         for worker in self.workers:

@@ -1,0 +1,3 @@
+from tinyfuzz.cli import main
+
+main()
