@@ -87,21 +87,18 @@ def _print_summary(console, summary) -> None:
     console.print(f"duplicates skipped: {summary.duplicates:,}")
     if not summary.written:
         return
-    table = Table(title="programs by level, and the share of each construct in them "
-                        "(the paper's Table 2)")
-    constructs = sorted({c for _, c in summary.constructs})
-    table.add_column("level")
-    table.add_column("programs", justify="right")
-    table.add_column("share", justify="right")
-    for construct in constructs:
-        table.add_column(construct, justify="right")
-    for level in sorted(summary.levels):
-        n = summary.levels[level]
-        table.add_row(level, f"{n:,}", f"{n / summary.written:.3f}",
-                      *(f"{summary.constructs[level, c] / n:.3f}" for c in constructs))
+    levels = sorted(summary.levels)
+    table = Table(title="share of programs using each construct, by level (the paper's Table 2)")
+    table.add_column("construct")
+    for level in levels:
+        table.add_column(level, justify="right")
+    table.add_column("all", justify="right")
+    table.add_row("programs", *(f"{summary.levels[level]:,}" for level in levels), f"{summary.written:,}")
     shares = summary.construct_shares()
-    table.add_row("all", f"{summary.written:,}", "1.000",
-                  *(f"{shares.get(c, 0):.3f}" for c in constructs))
+    for construct in sorted({c for _, c in summary.constructs}):
+        table.add_row(construct,
+                      *(f"{summary.constructs[level, construct] / summary.levels[level]:.3f}"
+                        for level in levels), f"{shares[construct]:.3f}")
     console.print(table)
 
 

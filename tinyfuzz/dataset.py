@@ -133,27 +133,31 @@ def generate_dataset(n: int, output: str | Path, *, grammar="tinypy", level: str
     summary = DatasetSummary(str(path))
     started = time.perf_counter()
     seen = HashSet64()
-    in_flight: deque[list[Program]] = deque()
+    # Each program travels with the running counts of duplicates and restarts before it, so the
+    # summary counts exactly the draws up to the last program used, however far generation ran ahead.
+    in_flight: deque[list[tuple[Program, int, int]]] = deque()
 
     def batches():
+        duplicates = 0
         while True:
-            batch: list[Program] = []
+            batch: list[tuple[Program, int, int]] = []
             while len(batch) < batch_size:
                 program = sampler.draw()
                 if seen.add(content_hash(program.source)):
-                    batch.append(program)
+                    batch.append((program, duplicates, sampler.infeasible))
                 else:
-                    summary.duplicates += 1
+                    duplicates += 1
             in_flight.append(batch)
-            yield [p.source for p in batch]
+            yield [entry[0].source for entry in batch]
 
     try:
         if n:
             with WorkerPool(workers, limits=limits) as pool:
                 results = pool.map(batches())
                 for outcomes in results:
-                    programs = in_flight.popleft()
-                    for program, outcome in zip(programs, outcomes):
+                    entries = in_flight.popleft()
+                    for (program, duplicates, infeasible), outcome in zip(entries, outcomes):
+                        summary.duplicates, summary.infeasible = duplicates, infeasible
                         if not outcome.ok:
                             summary.redrawn[outcome.exc_type or outcome.status] += 1
                             continue
@@ -175,6 +179,5 @@ def generate_dataset(n: int, output: str | Path, *, grammar="tinypy", level: str
         out.close()
         os.unlink(temp)
         raise
-    summary.infeasible = sampler.infeasible
     summary.seconds = time.perf_counter() - started
     return summary
