@@ -116,6 +116,26 @@ def _open_output(output: str | Path):
     return path, temp, os.fdopen(fd, "w", encoding="utf-8", newline="\n", buffering=1 << 20)
 
 
+def _write_results(results, in_flight, n, fmt, out, summary, progress) -> None:
+    """Write programs that ran cleanly, in generation order, until ``n`` are written."""
+    for outcomes in results:
+        entries = in_flight.popleft()
+        for (program, duplicates, infeasible), outcome in zip(entries, outcomes):
+            summary.duplicates, summary.infeasible = duplicates, infeasible
+            if not outcome.ok:
+                summary.redrawn[outcome.exc_type or outcome.status] += 1
+                continue
+            out.write(format_record(program, outcome, fmt))
+            summary.written += 1
+            summary.levels[program.level] += 1
+            for construct in program.features:
+                summary.constructs[program.level, construct] += 1
+            if summary.written == n:
+                return
+        if progress:
+            progress(summary.written)
+
+
 def generate_dataset(n: int, output: str | Path, *, grammar="tinypy", level: str | None = None,
                      seed: int = 0, fmt: str = "text", workers: int | None = None,
                      batch_size: int = 1000, max_size: int = DEFAULT_MAX_SIZE,
@@ -154,25 +174,10 @@ def generate_dataset(n: int, output: str | Path, *, grammar="tinypy", level: str
         if n:
             with WorkerPool(workers, limits=limits) as pool:
                 results = pool.map(batches())
-                for outcomes in results:
-                    entries = in_flight.popleft()
-                    for (program, duplicates, infeasible), outcome in zip(entries, outcomes):
-                        summary.duplicates, summary.infeasible = duplicates, infeasible
-                        if not outcome.ok:
-                            summary.redrawn[outcome.exc_type or outcome.status] += 1
-                            continue
-                        out.write(format_record(program, outcome, fmt))
-                        summary.written += 1
-                        summary.levels[program.level] += 1
-                        for construct in program.features:
-                            summary.constructs[program.level, construct] += 1
-                        if summary.written == n:
-                            break
-                    if progress:
-                        progress(summary.written)
-                    if summary.written == n:
-                        results.close()
-                        break
+                try:
+                    _write_results(results, in_flight, n, fmt, out, summary, progress)
+                finally:
+                    results.close()  # settle in-flight batches while the workers still exist
         out.close()
         os.replace(temp, path)
     except BaseException:

@@ -16,15 +16,17 @@ budget. The cheapest alternative never raises ``committed``, so a derivation alw
 
 from __future__ import annotations
 
+import math
 from typing import Callable, NamedTuple
 
 from tinyfuzz.errors import InvalidArgument
-from tinyfuzz.grammar import Grammar, NonTerminal, Terminal, alternative_cost
-from tinyfuzz.semantics import Semantics, divides_by_certain_zero, evaluate_integer
+from tinyfuzz.grammar import Grammar, NonTerminal, Rule, Terminal, alternative_cost, min_costs
+from tinyfuzz.semantics import Semantics, assigned_value, divisor_may_be_zero, evaluate_integer
 
-USE, SCOPE, SHARED, SHARED_SCOPE, EVAL, NONZERO, FEATURE = (1 << k for k in range(7))
+USE, SCOPE, SHARED, SHARED_SCOPE, EVAL, NONZERO, FEATURE, ASSIGN = (1 << k for k in range(8))
 NONZERO_RETRIES = 20
 LEVEL_PREFIX = "level:"
+_GONE = object()
 
 
 class Infeasible(Exception):
@@ -38,6 +40,7 @@ class Program(NamedTuple):
     grammar: str = ""
     level: str = ""
     features: frozenset = frozenset()
+    coverage: frozenset = frozenset()  # (rule name, alternative index) pairs; only the strategy records
 
     def __str__(self) -> str:
         return self.source
@@ -57,11 +60,13 @@ class CompiledGrammar:
         names = list(grammar.rules)
         self.names = names
         self.index = {name: i for i, name in enumerate(names)}
-        cost = grammar.min_cost
         excluded = {name for name, feats in sem.features.items() if set(feats) & set(exclude_features)}
         if python_version is not None:
             excluded |= {name for name, v in sem.since.items() if v > tuple(python_version)[:2]}
-        self.excluded = frozenset(excluded)
+        # Excluding a rule removes every alternative that needs it, and so on upward: costs are
+        # recomputed on what is left, and an alternative of infinite cost is never compiled.
+        cost = min_costs({n: Rule(n, ()) if n in excluded else r for n, r in grammar.rules.items()})
+        self.excluded = frozenset(n for n, c in cost.items() if c == math.inf)
 
         flags = [0] * len(names)
         for name in sem.uses:
@@ -77,6 +82,8 @@ class CompiledGrammar:
             flags[self.index[name]] |= NONZERO
         for name in sem.features:
             flags[self.index[name]] |= FEATURE
+        for name in sem.assigns:
+            flags[self.index[name]] |= ASSIGN
         self.flags = flags
         self.bind_kind = [sem.binds.get(n) for n in names]
         self.use_kinds = [sem.uses.get(n) for n in names]
@@ -117,18 +124,22 @@ class CompiledGrammar:
             return merged
 
         self.alts: list[list[tuple]] = []  # per rule: (items, delta, binds, needs_kinds), cheapest first
+        self.original_index: list[tuple] = []  # per rule: grammar position of each compiled alternative
         self.picks: list = []  # per rule: tuple of strings if it only chooses among terminals
         for i, name in enumerate(names):
             compiled = []
-            for original in grammar.rules[name].alternatives:
-                if any(isinstance(s, NonTerminal) and s.name in excluded for s in original):
+            order = []
+            for k, original in enumerate(grammar.rules[name].alternatives):
+                if name in self.excluded or alternative_cost(original, cost) == math.inf:
                     continue
                 items = tuple(items_of(original))
                 delta = alternative_cost(original, cost) - cost[name]
                 binds = any(isinstance(x, int) and self.bind_kind[x] for x in items)
                 compiled.append((items, delta, binds, ()))
-            compiled.sort(key=lambda alt: alt[1])  # stable: ties keep the grammar's order
-            self.alts.append(compiled)
+                order.append(k)
+            ranked = sorted(range(len(compiled)), key=lambda m: compiled[m][1])  # stable on ties
+            self.alts.append([compiled[m] for m in ranked])
+            self.original_index.append(tuple(order[m] for m in ranked))
             only_terminals = compiled and all(len(a[0]) <= 1 and all(isinstance(x, str) for x in a[0])
                                               and not a[2] for a in compiled)
             self.picks.append(tuple(a[0][0] if a[0] else "" for a in compiled)
@@ -196,16 +207,17 @@ class CompiledGrammar:
     def rule_index(self, name: str) -> int:
         if name not in self.index:
             raise InvalidArgument(f"start={name!r} is not a rule of {self.grammar.path}")
-        if name in self.excluded or not self.alts[self.index[name]]:
-            raise InvalidArgument(f"start={name!r} is excluded by the chosen features or version")
+        if name in self.excluded:
+            raise InvalidArgument(f"start={name!r}: the excluded features or the Python version "
+                                  f"leave <{name}> nothing to derive")
         return self.index[name]
 
 
 class Derivation:
     """One program's derivation state and the semantic layer the generated expanders call into."""
 
-    __slots__ = ("g", "rules", "choose", "budget", "committed", "scopes", "memo", "features",
-                 "checking")
+    __slots__ = ("g", "rules", "choose", "budget", "committed", "scopes", "values", "scope_depth",
+                 "memo", "features", "checking", "covered", "text")
 
     def __init__(self, compiled: CompiledGrammar, rules: list, choose: Callable[[int], int],
                  budget: int):
@@ -214,10 +226,13 @@ class Derivation:
         self.choose = choose
         self.budget = budget
         self.committed = 0
-        self.scopes: dict[str, list] = {}
+        self.scopes: dict[str, list] = {}  # kind -> names bound, in binding order
+        self.values: dict[str, object] = {}  # name -> value known statically (@assign)
+        self.scope_depth = 0
         self.memo: dict[int, dict] = {}
         self.features: set = set()
         self.checking: set = set()  # @nonzero rules being expanded: inner recursions skip the check
+        self.covered: set = set()  # (rule, alternative) pairs chosen; recorded by the strategy's code
 
     def run(self, start: int) -> str:
         self.committed = self.g.cost[start]
@@ -229,6 +244,11 @@ class Derivation:
         return "".join(out)
 
     # -- called by the generated code ------------------------------------------------------------
+
+    def pick(self, i: int, n: int) -> int:
+        k = self.choose(n)
+        self.covered.add((i, k))  # a pick rule's terminals keep the grammar's order
+        return k
 
     def feasible(self, i: int) -> int:
         """Choose among the alternatives of rule ``i`` that fit the budget and find their names bound."""
@@ -252,6 +272,7 @@ class Derivation:
         return names[self.choose(len(names))] if len(names) > 1 else names[0]
 
     def bind(self, kind: str, name: str) -> None:
+        self.values.pop(name, None)  # rebound: any value known before no longer holds
         scopes = self.scopes
         if len(scopes) > 1:
             for other, names in scopes.items():
@@ -286,14 +307,24 @@ class Derivation:
             value = evaluate_integer("".join(out[start:]))
             del out[start:]
             out.append(str(value))
+        if flags & ASSIGN:
+            self.assign("".join(out[start:]))
         if memo is not None:
             memo[i] = "".join(out[start:])
 
+    def assign(self, text: str) -> None:
+        """Record the value an ``@assign`` statement gives its name (forgotten inside a scope)."""
+        name, value = assigned_value(text, self.values)
+        if value is None or self.scope_depth:
+            self.values.pop(name, None)
+        else:
+            self.values[name] = value
+
     def recheck_nonzero(self, i: int, core: Callable, out: list, start: int,
                         committed: int) -> None:
-        """After a first expansion of a @nonzero rule that divides: redraw it while the division is
-        by a certain zero. Called by the generated fast path."""
-        if not divides_by_certain_zero("".join(out[start:])):
+        """After a first expansion of a @nonzero rule that divides: redraw it while a divisor is not
+        provably nonzero. Called by the generated fast path (only for rules that bind nothing)."""
+        if not divisor_may_be_zero("".join(out[start:]), self.values):
             return
         del out[start:]
         self.committed = committed
@@ -305,15 +336,17 @@ class Derivation:
 
     def _nonzero(self, i: int, core: Callable, out: list, start: int) -> None:
         committed = self.committed
-        saved = {k: list(v) for k, v in self.scopes.items()} if self.g.may_bind[i] else None
+        saved = ({k: list(v) for k, v in self.scopes.items()}, dict(self.values)) \
+            if self.g.may_bind[i] else None
         for _ in range(NONZERO_RETRIES):
             self._scoped(i, core, out)
-            if not divides_by_certain_zero("".join(out[start:])):
+            if not divisor_may_be_zero("".join(out[start:]), self.values):
                 return
             del out[start:]
             self.committed = committed
             if saved is not None:
-                self.scopes = {k: list(v) for k, v in saved.items()}
+                self.scopes = {k: list(v) for k, v in saved[0].items()}
+                self.values = dict(saved[1])
         raise Infeasible(f"<{self.g.names[i]}>: every redraw divided by zero")
 
     def _scoped(self, i: int, core: Callable, out: list) -> None:
@@ -323,9 +356,14 @@ class Derivation:
             self.memo[i] = {}
         if flags & SCOPE:
             saved = {k: list(v) for k, v in self.scopes.items()}
+            values = dict(self.values)
+            self.scope_depth += 1
         core(self, out)
         if flags & SCOPE:
+            self.scope_depth -= 1
             self.scopes = saved
+            # A name assigned inside may or may not have changed: only values untouched stay known.
+            self.values = {k: v for k, v in values.items() if self.values.get(k, _GONE) == v}
         if flags & SHARED_SCOPE:
             if outer is None:
                 del self.memo[i]
@@ -340,6 +378,11 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
     def choice(n) -> str:
         return f"int(R() * {n})" if fast else f"d.choose({n})"
 
+    def pick(j: int) -> str:
+        """A choice among the terminals of pick rule ``j`` (recorded for coverage by the strategy)."""
+        n = len(g.picks[j])
+        return f"int(R() * {n})" if fast else f"d.pick({j}, {n})"
+
     def inline_pick(j: int) -> bool:
         return g.picks[j] is not None and not g.flags[j] and not g.bind_kind[j]
 
@@ -352,7 +395,7 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
             emit(f"    raise Infeasible('<{name}> is excluded')")
         elif g.picks[i] is not None:
             picks = g.picks[i]
-            emit(f"    out.append(P[{i}][{choice(len(picks))}])" if len(picks) > 1
+            emit(f"    out.append(P[{i}][{pick(i)}])" if len(picks) > 1
                  else f"    out.append({picks[0]!r})")
         else:
             emit("    ap = out.append")
@@ -380,6 +423,8 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
                 emit(f"{indent}else:")
                 zero = sum(1 for x in deltas if x == 0)
                 emit(f"{indent}    k = {choice(zero) if zero > 1 else 0}")
+            if not fast and len(g.grammar.rules[name].alternatives) > 1:
+                emit(f"    d.covered.add(({i}, {g.original_index[i]!r}[k]))")
             for k, (items, delta, binds, _) in enumerate(alts):
                 emit(f"    {'if' if k == 0 else 'elif'} k == {k}:" if len(alts) > 1 else "    if True:")
                 if delta:
@@ -390,7 +435,7 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
                         emit(f"        ap({item!r})")
                     elif inline_pick(item):
                         picks = g.picks[item]
-                        emit(f"        ap(P[{item}][{choice(len(picks))}])" if len(picks) > 1
+                        emit(f"        ap(P[{item}][{pick(item)}])" if len(picks) > 1
                              else f"        ap({picks[0]!r})")
                     elif g.flags[item] == USE and len(g.use_kinds[item]) == 1:
                         emit(f"        names = d.scopes.get({g.use_kinds[item][0]!r}) or d.use({item})")
@@ -399,7 +444,7 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
                     elif g.bind_kind[item]:
                         var = f"b{len(bound)}"
                         if g.picks[item] is not None and not g.flags[item] and len(g.picks[item]) > 1:
-                            emit(f"        {var} = P[{item}][{choice(len(g.picks[item]))}]")
+                            emit(f"        {var} = P[{item}][{pick(item)}]")
                             emit(f"        ap({var})")
                         else:
                             emit(f"        s{len(bound)} = len(out)")
@@ -420,7 +465,11 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
             if g.flags[i] & FEATURE:
                 emit(f"    d.features.update({g.feature[i]!r})")
             rest = g.flags[i] & ~FEATURE
-            if rest == NONZERO:  # the common case inline: check only text that divides at all
+            if rest == ASSIGN:
+                emit(f"    start = len(out)")
+                emit(f"    c{i}(d, out)")
+                emit(f"    d.assign(''.join(out[start:]))")
+            elif rest == NONZERO and not g.may_bind[i]:  # inline: check only text that divides
                 if g.recursive[i]:
                     emit(f"    if {i} in d.checking:")
                     emit(f"        return c{i}(d, out)")
@@ -445,20 +494,22 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
 
 
 def derive(compiled: CompiledGrammar, rules: list, start: int, choose: Callable[[int], int],
-           budget: int) -> tuple[str, frozenset]:
-    """Derive one program; returns its text and the features it used. May raise ``Infeasible``."""
+           budget: int) -> Derivation:
+    """Derive one program (``.run`` returned its text). May raise ``Infeasible``."""
     derivation = Derivation(compiled, rules, choose, budget)
-    text = derivation.run(start)
-    return text, frozenset(derivation.features)
+    derivation.text = derivation.run(start)
+    return derivation
 
 
-def program_from(text: str, features: frozenset, grammar: str, default_level: str) -> Program:
+def program_from(derivation: Derivation, grammar: str, default_level: str) -> Program:
     """A ``Program`` whose level is the ``@level`` rule the derivation went through."""
     level = default_level
     plain = set()
-    for feature in features:
+    for feature in derivation.features:
         if feature.startswith(LEVEL_PREFIX):
             level = feature[len(LEVEL_PREFIX):]
         else:
             plain.add(feature)
-    return Program(text, grammar, level, frozenset(plain))
+    names = derivation.g.names
+    coverage = frozenset((names[i], k) for i, k in derivation.covered)
+    return Program(derivation.text, grammar, level, frozenset(plain), coverage)

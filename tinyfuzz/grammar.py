@@ -83,12 +83,13 @@ DIRECTIVES = {
     "shared": (0, "@shared <rule>... in <scope-rule>"),
     "eval": (0, "@eval <rule>..."),
     "nonzero": (0, "@nonzero <rule>..."),
+    "assign": (0, "@assign <rule>..."),
     "feature": (1, "@feature NAME <rule>..."),
     "since": (1, "@since 3.10 <rule>..."),
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: cheap cache keys
 class Grammar:
     """A validated grammar: rules, start rule, named levels, directives, minimum derivation costs."""
 
@@ -427,7 +428,7 @@ def min_costs(rules: Mapping[str, Rule]) -> dict[str, float]:
     while changed:
         changed = False
         for name, rule in rules.items():
-            best = min(alternative_cost(alt, cost) for alt in rule.alternatives)
+            best = min((alternative_cost(alt, cost) for alt in rule.alternatives), default=math.inf)
             if best < cost[name]:
                 cost[name] = best
                 changed = True

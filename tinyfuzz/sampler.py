@@ -33,9 +33,9 @@ class Sampler:
     def draw(self) -> Program:
         while True:
             try:
-                text, features = derive(self.compiled, self._rules, self.start, self._choose,
-                                        self.max_size)
+                derivation = derive(self.compiled, self._rules, self.start, self._choose,
+                                    self.max_size)
             except Infeasible:
                 self.infeasible += 1
                 continue
-            return program_from(text, features, self.grammar.name, self.level)
+            return program_from(derivation, self.grammar.name, self.level)

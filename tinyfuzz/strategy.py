@@ -1,0 +1,79 @@
+"""Grammars compiled into Hypothesis strategies: ``from_grammar``.
+
+Every choice of the derivation engine (which alternative, which bound name) is one
+``st.integers(0, n - 1)`` draw, so Hypothesis records, replays and shrinks programs through their
+choices. Alternatives are ordered cheapest first, so shrinking a choice toward 0 moves toward the
+simplest program. Only public Hypothesis APIs are used.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from hypothesis import strategies as st
+
+from tinyfuzz.derivation import CompiledGrammar, Infeasible, Program, derive, program_from
+from tinyfuzz.errors import InvalidArgument
+from tinyfuzz.grammar import Grammar, load_grammar
+from tinyfuzz.sampler import DEFAULT_MAX_SIZE
+
+
+@lru_cache(maxsize=512)
+def _compiled(grammar: Grammar, excluded: frozenset, python_version):
+    compiled = CompiledGrammar(grammar, exclude_features=excluded, python_version=python_version)
+    return compiled, compiled.expanders()
+
+
+def from_grammar(grammar: Grammar | str | Path = "tinypy", *, start: str | None = None,
+                 level: str | None = None, max_size: int = DEFAULT_MAX_SIZE, swarm: bool = False,
+                 exclude_features=(), python_version: tuple | None = None
+                 ) -> st.SearchStrategy[Program]:
+    """A strategy of ``Program``s (source, grammar, level, features) derived from a grammar.
+
+    ``grammar``: a ``Grammar``, a bundled name (``tinypy``) or a path to a ``.bnf`` file.
+    ``start``: a rule to start from instead of the grammar's start rule; ``level``: a ``@level``.
+    ``max_size``: the size budget, in rule expansions; every derivation stays within it.
+    ``swarm``: each example disables a random subset of the grammar's ``@feature``s (swarm testing),
+    so rare constructs come densely in some examples; shrinking re-enables them.
+    ``exclude_features``: features never used; ``python_version``: skip ``@since`` newer ones.
+    """
+    loaded = load_grammar(grammar)
+    if start is not None and level is not None:
+        raise InvalidArgument(f"start={start!r} and level={level!r}: give one or the other")
+    if not isinstance(max_size, int) or max_size < 1:
+        raise InvalidArgument(f"max_size={max_size!r}: must be a positive int (rule expansions)")
+    if start is not None and start.strip("<>") not in loaded.rules:
+        raise InvalidArgument(f"start={start!r} is not a rule of {loaded.path}; its start rule is "
+                              f"<{loaded.start}>")
+    rule = start.strip("<>") if start is not None else loaded.start_for(level)
+    excluded = frozenset(exclude_features)
+    version = tuple(python_version)[:2] if python_version is not None else None
+    compiled, _ = _compiled(loaded, excluded, version)  # validates features and the start rule
+    start_index = compiled.rule_index(rule)
+    if compiled.cost[start_index] > max_size:
+        raise InvalidArgument(f"max_size={max_size} is below the minimum size "
+                              f"{compiled.cost[start_index]} of <{rule}>")
+    optional = sorted(set(compiled.semantics.feature_names()) - excluded) if swarm else []
+    default_level = level or ("all" if start is None else rule)
+
+    @st.composite
+    def programs(draw) -> Program:
+        disabled = excluded
+        if optional:
+            disabled = excluded | draw(st.frozensets(st.sampled_from(optional)))
+        try:
+            compiled_now, rules = _compiled(loaded, disabled, version)
+            index = compiled_now.rule_index(rule)
+        except InvalidArgument:  # this subset leaves nothing to derive: use the full grammar
+            compiled_now, rules, index = compiled, _compiled(loaded, excluded, version)[1], start_index
+        choose = lambda n: draw(st.integers(0, n - 1))  # noqa: E731
+        try:
+            derivation = derive(compiled_now, rules, index, choose, max_size)
+        except Infeasible:
+            from hypothesis import reject
+
+            reject()
+        return program_from(derivation, loaded.name, default_level)
+
+    return programs()
