@@ -1,0 +1,156 @@
+"""``from_grammar``: Hypothesis strategies from grammars (issue 3's acceptance)."""
+
+import pytest
+from hypothesis import HealthCheck, find, given, settings
+from hypothesis import strategies as st
+
+from tinyfuzz.errors import GrammarError, InvalidArgument
+from tinyfuzz.grammar import load_grammar
+from tinyfuzz.strategy import from_grammar
+from tinyfuzz.worker import WorkerPool
+
+TINYPY = load_grammar("tinypy")
+PRODUCTIONS = {(name, k) for name, rule in TINYPY.rules.items() if len(rule.alternatives) > 1
+               for k in range(len(rule.alternatives))}
+COVERAGE_BOUND = 1500  # examples within which every production of tinypy.bnf must appear
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with WorkerPool(2) as workers:
+        yield workers
+
+
+def run(pool, sources):
+    return [outcome for batch in pool.map([list(sources)]) for outcome in batch]
+
+
+def test_every_production_is_reached_within_a_bound():
+    covered = set()
+    count = []
+
+    @settings(max_examples=COVERAGE_BOUND, derandomize=True, database=None, deadline=None)
+    @given(from_grammar("tinypy"))
+    def collect(program):
+        count.append(1)
+        covered.update(program.coverage)
+
+    collect()
+    assert len(count) <= COVERAGE_BOUND
+    assert PRODUCTIONS - covered == set()
+
+
+def test_drawn_programs_compile_and_run_cleanly(pool):
+    drawn = []
+
+    @settings(max_examples=1000, database=None, deadline=None)
+    @given(from_grammar("tinypy"))
+    def collect(program):
+        compile(program.source, "<drawn>", "exec")  # compiling does not run it
+        drawn.append(program.source)
+
+    collect()
+    outcomes = run(pool, drawn)
+    failures = [(src, o) for src, o in zip(drawn, outcomes) if not o.ok]
+    assert not failures, failures[:3]
+
+
+def prints_a_negative_number(pool, program) -> bool:
+    (outcome,) = run(pool, [program.source])
+    return any(line.startswith("-") for line in outcome.stdout.splitlines())
+
+
+def test_planted_failure_prints_negative_shrinks_to_two_lines(pool):
+    found = find(from_grammar("tinypy"), lambda p: prints_a_negative_number(pool, p),
+                 settings=settings(max_examples=3000, database=None, deadline=None))
+    lines = found.source.strip().splitlines()
+    assert len(lines) <= 2, found.source
+    assert prints_a_negative_number(pool, found)
+
+
+def test_planted_failure_divides_shrinks_to_two_lines():
+    found = find(from_grammar("tinypy"), lambda p: " / " in p.source,
+                 settings=settings(max_examples=3000, database=None, deadline=None))
+    assert len(found.source.strip().splitlines()) <= 2, found.source
+
+
+@pytest.mark.parametrize("level", ["1.1", "1.2", "2.1", "2.2", "3.1", "3.2"])
+def test_levels_draw_their_own_programs(level):
+    @settings(max_examples=30, database=None, deadline=None)
+    @given(from_grammar("tinypy", level=level))
+    def check(program):
+        assert program.level == level
+        compile(program.source, "<drawn>", "exec")
+        if level.startswith("3"):
+            assert "for " in program.source
+        if level.startswith("2"):
+            assert "if " in program.source
+
+    check()
+
+
+def test_swarm_disables_features_per_example(pool):
+    feature_sets = []
+
+    @settings(max_examples=300, database=None, deadline=None)
+    @given(from_grammar("tinypy", swarm=True, exclude_features={"loop"}))
+    def collect(program):
+        assert "loop" not in program.features
+        feature_sets.append(program.features)
+        compile(program.source, "<drawn>", "exec")
+
+    collect()
+    assert len(set(feature_sets)) > 5
+    with_else = sum("else" in f for f in feature_sets)
+    assert 0 < with_else < len(feature_sets)
+
+
+def test_max_size_bounds_programs():
+    @settings(max_examples=200, database=None, deadline=None)
+    @given(from_grammar("tinypy", max_size=40))
+    def check(program):
+        assert len(program.source) < 40 * 12  # each expansion emits a few characters at most
+
+    check()
+
+
+def test_strategy_composes_with_other_strategies():
+    @settings(max_examples=50, database=None, deadline=None)
+    @given(st.tuples(from_grammar("tinypy", level="1.1"), st.integers()))
+    def check(pair):
+        assert pair[0].source
+
+    check()
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"grammar": "no-such-grammar"}, InvalidArgument, "bundled grammars: .*tinypy"),
+    ({"level": "7.7"}, InvalidArgument, "level='7.7'"),
+    ({"start": "nonexistent"}, InvalidArgument, "start='nonexistent' is not a rule"),
+    ({"start": "level1.1", "level": "1.1"}, InvalidArgument, "one or the other"),
+    ({"max_size": 0}, InvalidArgument, "max_size=0"),
+    ({"max_size": 3}, InvalidArgument, "below the minimum size"),
+    ({"exclude_features": {"nope"}}, InvalidArgument, "not features"),
+])
+def test_bad_arguments_name_the_argument(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        from_grammar(**kwargs)
+
+
+def test_malformed_grammar_file(tmp_path):
+    bad = tmp_path / "bad.bnf"
+    bad.write_text("@start <s>\n<s> ::= <t>\n")
+    with pytest.raises(GrammarError, match=r"bad.bnf:2:9: undefined nonterminal <t>"):
+        from_grammar(bad)
+
+
+def test_health_checks_are_not_suppressed():
+    # The default settings (all health checks on) must pass for every level of tinypy.
+    @settings(max_examples=100, database=None, deadline=None,
+              suppress_health_check=[])  # explicitly nothing suppressed
+    @given(from_grammar("tinypy"))
+    def check(program):
+        pass
+
+    check()
+    assert HealthCheck.filter_too_much not in settings().suppress_health_check
