@@ -152,6 +152,7 @@ class CompiledGrammar:
         self.needed_kinds = [tuple(sorted({k for a in alts for kinds in a[3] for k in kinds}))
                              for alts in self.alts]
         self._code: dict[bool, object] = {}
+        self.current: list = [None, None]  # (derivation, output) being drawn by the strategy
 
     def _needs(self, items: tuple) -> tuple:
         """The kinds an alternative needs bound before it starts: its @use items up to the first
@@ -176,6 +177,10 @@ class CompiledGrammar:
             source = generate_source(self, fast)
             self._code[fast] = compile(source, f"<tinyfuzz expanders for {self.grammar.path}>", "exec")
         namespace = {"R": random_source, "P": self.picks, "Infeasible": Infeasible}
+        if not fast:
+            from hypothesis.strategies import composite
+            namespace["composite"] = composite
+            namespace["CURRENT"] = self.current
         exec(self._code[fast], namespace)  # our own generated code, never a generated program
         return namespace["RULES"]
 
@@ -217,7 +222,7 @@ class Derivation:
     """One program's derivation state and the semantic layer the generated expanders call into."""
 
     __slots__ = ("g", "rules", "choose", "budget", "committed", "scopes", "values", "scope_depth",
-                 "memo", "features", "checking", "covered", "text")
+                 "memo", "features", "checking", "covered", "text", "draw")
 
     def __init__(self, compiled: CompiledGrammar, rules: list, choose: Callable[[int], int],
                  budget: int):
@@ -240,6 +245,7 @@ class Derivation:
             raise InvalidArgument(f"max_size={self.budget} is below the minimum size "
                                   f"{self.committed} of <{self.g.names[start]}>")
         out: list[str] = []
+        self.g.current[:] = (self, out)
         self.rules[start](self, out)
         return "".join(out)
 
@@ -489,14 +495,25 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
                 emit(f"    c{i}(d, out)")
         else:
             emit(f"r{i} = c{i}")
+    if not fast:  # each expansion of a rule is a Hypothesis span of its own, for the shrinker
+        for i in range(len(g.names)):
+            if g.picks[i] is None and not g.flags[i] & USE:
+                # One strategy object per rule, made once: the derivation in progress is CURRENT.
+                emit(f"def s{i}(draw):")
+                emit(f"    w{i}(*CURRENT)")
+                emit(f"S{i} = composite(s{i})()")
+                emit(f"w{i} = r{i}")
+                emit(f"def r{i}(d, out):")
+                emit(f"    d.draw(S{i})")
     emit(f"RULES = [{', '.join(f'r{i}' for i in range(len(g.names)))}]")
     return "\n".join(lines) + "\n"
 
 
 def derive(compiled: CompiledGrammar, rules: list, start: int, choose: Callable[[int], int],
-           budget: int) -> Derivation:
+           budget: int, draw=None) -> Derivation:
     """Derive one program (``.run`` returned its text). May raise ``Infeasible``."""
     derivation = Derivation(compiled, rules, choose, budget)
+    derivation.draw = draw
     derivation.text = derivation.run(start)
     return derivation
 

@@ -1,9 +1,16 @@
 """Grammars compiled into Hypothesis strategies: ``from_grammar``.
 
 Every choice of the derivation engine (which alternative, which bound name) is one
-``st.integers(0, n - 1)`` draw, so Hypothesis records, replays and shrinks programs through their
-choices. Alternatives are ordered cheapest first, so shrinking a choice toward 0 moves toward the
-simplest program. Only public Hypothesis APIs are used.
+``st.integers(0, n - 1)`` draw, and every expansion of a rule is a nested draw (a Hypothesis span,
+one strategy object per rule). Hypothesis records, replays and shrinks programs through these
+choices: alternatives are ordered cheapest first, so shrinking a choice toward 0 moves toward the
+simplest program, and the spans let its shrinker lower a branch choice and re-randomise just that
+subtree (``reduce_each_alternative``), replace a subtree by a descendant of the same rule, or by its
+simplest form. Only public Hypothesis APIs are used.
+
+Measured on planted properties (``bench/strategy_speed.py``): one ``st.binary`` buffer read byte by
+byte draws ~4x faster but shrinks "prints a negative number" to 2 lines in 1 of 8 seeds; integer
+choices without spans in 2 of 8; integer choices with spans in 6 of 8, so shrinking wins.
 """
 
 from __future__ import annotations
@@ -17,6 +24,11 @@ from tinyfuzz.derivation import CompiledGrammar, Infeasible, Program, derive, pr
 from tinyfuzz.errors import InvalidArgument
 from tinyfuzz.grammar import Grammar, load_grammar
 from tinyfuzz.sampler import DEFAULT_MAX_SIZE
+
+
+@lru_cache(maxsize=None)
+def _choice(n: int) -> st.SearchStrategy[int]:
+    return st.integers(0, n - 1)
 
 
 @lru_cache(maxsize=512)
@@ -67,9 +79,9 @@ def from_grammar(grammar: Grammar | str | Path = "tinypy", *, start: str | None 
             index = compiled_now.rule_index(rule)
         except InvalidArgument:  # this subset leaves nothing to derive: use the full grammar
             compiled_now, rules, index = compiled, _compiled(loaded, excluded, version)[1], start_index
-        choose = lambda n: draw(st.integers(0, n - 1))  # noqa: E731
+        choose = lambda n: draw(_choice(n))  # noqa: E731
         try:
-            derivation = derive(compiled_now, rules, index, choose, max_size)
+            derivation = derive(compiled_now, rules, index, choose, max_size, draw)
         except Infeasible:
             from hypothesis import reject
 
