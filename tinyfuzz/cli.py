@@ -26,8 +26,33 @@ def _user_errors(command):
     return run
 
 
+def _version() -> str:
+    """The installed distribution's version, or pyproject.toml's in a source checkout (not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tinyfuzz")
+    except PackageNotFoundError:
+        import re
+        from pathlib import Path
+
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        try:
+            found = re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text(encoding="utf-8"), re.M)
+        except OSError:
+            found = None
+        return found.group(1) if found else "unknown"
+
+
+def _print_version(ctx, _param, value) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"tinyfuzz, version {_version()}")
+        ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="tinyfuzz")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and exit.")
 def main() -> None:
     """Grammar-driven differential fuzzing and dataset generation for Python implementations."""
 
@@ -40,7 +65,7 @@ def main() -> None:
 @click.option("--level", default="all", show_default=True,
               help="Complexity level: a @level of the grammar (tinypy: 1.1 1.2 2.1 2.2 3.1 3.2) or all.")
 @click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same file.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", required=True, type=click.Path(),
               help="File to write; it appears only once complete.")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
               help="text: the paper's format (program, '# output', '# <line>'); jsonl: one object a line.")

@@ -1,0 +1,264 @@
+"""The ``tinyfuzz`` command line: datasets written whole, reproducibly, and user errors as one message."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import tinyfuzz
+from tinyfuzz.cli import main
+
+N = 200
+WORKERS = "2"
+REPO_ROOT = Path(tinyfuzz.__file__).resolve().parent.parent
+JSONL_KEYS = {"code", "output", "level", "constructs", "hash"}
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def generate(output, *args, n=N, seed=0):
+    return invoke("generate", "-n", n, "--seed", seed, "--workers", WORKERS, "-o", output, *args)
+
+
+def tree(folder: Path) -> list[str]:
+    """Every file and directory under ``folder``, hidden ones (such as .partial files) included."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def check_record(record: dict) -> None:
+    assert set(record) == JSONL_KEYS
+    assert isinstance(record["code"], str) and record["code"].endswith("\n") and record["code"].strip()
+    assert isinstance(record["output"], str)
+    assert isinstance(record["level"], str) and record["level"]
+    assert isinstance(record["constructs"], list)
+    assert all(isinstance(c, str) for c in record["constructs"])
+    assert record["constructs"] == sorted(record["constructs"])
+    assert isinstance(record["hash"], str) and re.fullmatch(r"[0-9a-f]{16}", record["hash"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Successful runs
+
+
+def test_text_format_writes_exactly_n_programs_and_a_summary(tmp_path):
+    out = tmp_path / "data.txt"
+    result = generate(out)
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert lines.count("# output") == N
+    # Paper format: each record ends with a blank line; output lines are comments.
+    records = [r for r in text.split("\n\n") if r.strip()]
+    assert len(records) == N
+    for record in records:
+        program, _, output = record.partition("# output\n")
+        assert program.strip(), record
+        assert all(line.startswith("# ") or line == "#" for line in output.splitlines()), record
+    assert len(set(records)) == N  # unique programs
+    assert result.stdout == ""
+    assert f"wrote {N:,} programs" in result.stderr
+    assert "duplicates skipped" in result.stderr
+    assert "redrawn" in result.stderr
+    assert tree(tmp_path) == ["data.txt"]  # no .partial file left behind
+
+
+def test_jsonl_format_records_have_the_documented_keys_and_types(tmp_path):
+    out = tmp_path / "data.jsonl"
+    result = generate(out, "--format", "jsonl", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""  # --quiet: no summary
+    records = read_jsonl(out)
+    assert len(records) == N
+    for record in records:
+        check_record(record)
+    assert len({r["hash"] for r in records}) == N
+    assert len({r["code"] for r in records}) == N
+    assert {r["level"] for r in records} <= {"1.1", "1.2", "2.1", "2.2", "3.1", "3.2"}
+
+
+def test_zero_programs_writes_an_empty_file(tmp_path):
+    out = tmp_path / "empty.txt"
+    result = generate(out, "--quiet", n=0)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == b""
+    assert tree(tmp_path) == ["empty.txt"]
+
+
+def test_same_seed_gives_identical_bytes_and_another_seed_does_not(tmp_path):
+    first, second, other = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c.txt"
+    assert generate(first, "--quiet", seed=7).exit_code == 0
+    # Also with another number of workers: the order never depends on timing.
+    assert invoke("generate", "-n", N, "--seed", 7, "--workers", 1, "-o", second,
+                  "--quiet").exit_code == 0
+    assert generate(other, "--quiet", seed=8).exit_code == 0
+    assert first.read_bytes() == second.read_bytes()
+    assert first.read_bytes() != other.read_bytes()
+    assert other.read_text().splitlines().count("# output") == N
+
+
+def test_level_3_1_gives_only_for_loops(tmp_path):
+    out = tmp_path / "loops.jsonl"
+    result = generate(out, "--level", "3.1", "--format", "jsonl", "--quiet", seed=3)
+    assert result.exit_code == 0, result.output
+    records = read_jsonl(out)
+    assert len(records) == N
+    for record in records:
+        assert "for " in record["code"], record["code"]
+        assert record["level"] == "3.1"
+
+
+# --------------------------------------------------------------------------------------------------
+# User errors: one message, exit code 2, nothing written
+
+
+BAD_GRAMMAR = '@start <a>\n<a> ::= "x" <b>\n'
+
+
+def bad_arguments(case: str, tmp_path: Path, out: Path) -> list:
+    if case == "unknown level":
+        return ["--level", "9.9", "-o", out / "x.txt"]
+    if case == "missing directory":
+        return ["-o", out / "missing" / "x.txt"]
+    if case == "output is a directory":
+        (out / "d").mkdir()
+        return ["-o", out / "d"]
+    if case == "undefined nonterminal":
+        grammar = tmp_path / "bad.bnf"
+        grammar.write_text(BAD_GRAMMAR, encoding="utf-8")
+        return ["--grammar", grammar, "-o", out / "x.txt"]
+    if case == "unknown grammar":
+        return ["--grammar", "no_such_grammar", "-o", out / "x.txt"]
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize("case", ["unknown level", "missing directory", "output is a directory",
+                                  "undefined nonterminal", "unknown grammar"])
+def test_user_errors_print_one_message_and_exit_2(tmp_path, case):
+    out = tmp_path / "out"
+    out.mkdir()
+    args = bad_arguments(case, tmp_path, out)
+    before = tree(out)
+    result = invoke("generate", "-n", 5, "--workers", 1, *args)
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # nothing unexpected escaped
+    assert "Traceback" not in result.output
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("tinyfuzz: error:")]
+    assert len(errors) == 1, result.stderr
+    assert result.stderr.startswith("tinyfuzz: error:")
+    assert tree(out) == before  # no output file, no .partial leftovers
+
+    lines = result.stderr.splitlines()
+    if case == "undefined nonterminal":
+        grammar = tmp_path / "bad.bnf"
+        assert f"{grammar}:2:13:" in errors[0]
+        assert "undefined nonterminal <b>" in errors[0]
+        # The source line, then a caret under the offending symbol.
+        assert len(lines) == 3, result.stderr
+        source, caret = lines[1], lines[2]
+        assert source.strip() == '<a> ::= "x" <b>'
+        assert caret.strip() == "^"
+        assert caret.index("^") == source.index("<b>")
+    else:
+        assert len(lines) == 1, result.stderr
+        assert "^" not in result.stderr
+    if case == "unknown level":
+        assert "9.9" in errors[0] and "3.1" in errors[0]  # names the value and the known levels
+    if case == "unknown grammar":
+        assert "no_such_grammar" in errors[0] and "tinypy" in errors[0]
+    if case == "output is a directory":
+        assert "directory" in errors[0]
+        assert tree(out / "d") == []
+    if case == "missing directory":
+        assert "does not exist" in errors[0]
+        assert not (out / "missing").exists()
+
+
+def test_negative_count_is_a_usage_error(tmp_path):
+    result = invoke("generate", "-n", -1, "-o", tmp_path / "x.txt")
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert re.search(r"Error: Invalid value for '-n'.*-1", result.stderr), result.stderr
+    assert tree(tmp_path) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# Help and version
+
+
+def test_group_help_lists_the_commands_and_options():
+    for flag in ("--help", "-h"):
+        result = invoke(flag)
+        assert result.exit_code == 0, result.output
+        assert "Usage:" in result.stdout
+        assert "generate" in result.stdout
+        assert "--version" in result.stdout
+
+
+def test_generate_help_mentions_every_option():
+    result = invoke("generate", "--help")
+    assert result.exit_code == 0, result.output
+    for option in ("-n", "--grammar", "--level", "--seed", "-o, --output", "--format", "text",
+                   "jsonl", "--workers", "--quiet"):
+        assert option in result.stdout, option
+
+
+def test_version_prints_a_version():
+    result = invoke("--version")
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"tinyfuzz, version \d+\.\d+\S*\n", result.stdout), result.stdout
+
+
+# --------------------------------------------------------------------------------------------------
+# A real process, from a directory other than the checkout
+
+
+def run_module(*args, cwd):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, "-m", "tinyfuzz", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_python_dash_m_tinyfuzz_works_from_any_directory(tmp_path):
+    run = run_module("generate", "-n", N, "--seed", 5, "--workers", WORKERS, "--format", "jsonl",
+                     "-o", "out.jsonl", "--quiet", cwd=tmp_path)  # relative to the cwd
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    assert run.stdout == ""
+    records = read_jsonl(tmp_path / "out.jsonl")
+    assert len(records) == N
+    for record in records:
+        check_record(record)
+    assert tree(tmp_path) == ["out.jsonl"]
+    # The same bytes as in-process generation with the same seed.
+    again = tmp_path / "again" / "out.jsonl"
+    again.parent.mkdir()
+    assert generate(again, "--format", "jsonl", "--quiet", seed=5).exit_code == 0
+    assert again.read_bytes() == (tmp_path / "out.jsonl").read_bytes()
+
+    version = run_module("--version", cwd=tmp_path)
+    assert version.returncode == 0, version.stderr
+    assert re.fullmatch(r"tinyfuzz, version \d+\.\d+\S*\n", version.stdout)
+
+
+def test_a_real_process_reports_a_grammar_error_without_a_traceback(tmp_path):
+    (tmp_path / "bad.bnf").write_text(BAD_GRAMMAR, encoding="utf-8")
+    run = run_module("generate", "-n", 5, "--grammar", "bad.bnf", "-o", "x.txt", cwd=tmp_path)
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert run.stderr.splitlines()[0].startswith("tinyfuzz: error: bad.bnf:2:13: undefined nonterminal")
+    assert run.stderr.splitlines()[-1].strip() == "^"
+    assert tree(tmp_path) == ["bad.bnf"]
