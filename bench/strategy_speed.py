@@ -20,6 +20,7 @@ import argparse
 import random
 import sys
 import time
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -145,6 +146,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=8, help="shrink with seeds 0..SEEDS-1")
     parser.add_argument("--workers", type=int, default=2, help="worker processes for validity")
     args = parser.parse_args()
+    # hypothesmith compile()s its candidates in this process (never runs them); quiet its warnings
+    warnings.filterwarnings("ignore", category=SyntaxWarning)
     speed_table(args)
     shrink_table(args)
 

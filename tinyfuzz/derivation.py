@@ -187,17 +187,24 @@ class CompiledGrammar:
     def _may_bind(self) -> list[bool]:
         """Can an expansion of each rule bind a name (so a redraw must restore the scopes)?"""
         result = [bool(self.bind_kind[i]) for i in range(len(self.names))]
+        children = self._children()
         changed = True
         while changed:
             changed = False
-            for i, alts in enumerate(self.alts):
-                if not result[i] and any(result[x] for a in alts for x in a[0] if isinstance(x, int)):
+            for i in range(len(self.names)):
+                if not result[i] and any(result[x] for x in children[i]):
                     result[i] = changed = True
         return result
 
+    def _children(self) -> list[set]:
+        """The rules each rule's expansion calls (a @use rule names a variable: it calls none)."""
+        return [set() if self.flags[i] & USE else
+                {x for a in alts for x in a[0] if isinstance(x, int)}
+                for i, alts in enumerate(self.alts)]
+
     def _recursive(self) -> list[bool]:
         """Can an expansion of each rule contain another expansion of the same rule?"""
-        children = [{x for a in alts for x in a[0] if isinstance(x, int)} for alts in self.alts]
+        children = self._children()
         result = []
         for i in range(len(self.names)):
             seen, stack = set(), list(children[i])
