@@ -27,6 +27,7 @@ USE, SCOPE, SHARED, SHARED_SCOPE, EVAL, NONZERO, FEATURE, ASSIGN = (1 << k for k
 NONZERO_RETRIES = 20
 LEVEL_PREFIX = "level:"
 _GONE = object()
+_EMPTY: frozenset = frozenset()
 
 
 class Infeasible(Exception):
@@ -228,8 +229,8 @@ class CompiledGrammar:
 class Derivation:
     """One program's derivation state and the semantic layer the generated expanders call into."""
 
-    __slots__ = ("g", "rules", "choose", "budget", "committed", "scopes", "values", "scope_depth",
-                 "memo", "features", "checking", "covered", "text", "draw")
+    __slots__ = ("g", "rules", "choose", "budget", "committed", "scopes", "values", "pending",
+                 "scope_depth", "memo", "features", "checking", "covered", "text", "draw")
 
     def __init__(self, compiled: CompiledGrammar, rules: list, choose: Callable[[int], int],
                  budget: int):
@@ -240,6 +241,9 @@ class Derivation:
         self.committed = 0
         self.scopes: dict[str, list] = {}  # kind -> names bound, in binding order
         self.values: dict[str, object] = {}  # name -> value known statically (@assign)
+        # Assignments and rebindings not yet folded into ``values``: most programs never divide,
+        # so values are worked out only when a @nonzero check asks (``known_values``).
+        self.pending: list[tuple] = []
         self.scope_depth = 0
         self.memo: dict[int, dict] = {}
         self.features: set = set()
@@ -285,7 +289,7 @@ class Derivation:
         return names[self.choose(len(names))] if len(names) > 1 else names[0]
 
     def bind(self, kind: str, name: str) -> None:
-        self.values.pop(name, None)  # rebound: any value known before no longer holds
+        self.pending.append((name, None))  # rebound: a value known before no longer holds
         scopes = self.scopes
         if len(scopes) > 1:
             for other, names in scopes.items():
@@ -326,18 +330,29 @@ class Derivation:
             memo[i] = "".join(out[start:])
 
     def assign(self, text: str) -> None:
-        """Record the value an ``@assign`` statement gives its name (forgotten inside a scope)."""
-        name, value = assigned_value(text, self.values)
-        if value is None or self.scope_depth:
-            self.values.pop(name, None)
-        else:
-            self.values[name] = value
+        """Note an ``@assign`` statement; its value is worked out if and when it is needed."""
+        self.pending.append((text, self.scope_depth))
+
+    def known_values(self) -> dict:
+        """Names whose values are statically known, after every assignment so far."""
+        values = self.values
+        for text, depth in self.pending:
+            if depth is None:  # a rebinding: ``text`` is the name
+                values.pop(text, None)
+                continue
+            name, value = assigned_value(text, values)
+            if value is None or depth:  # inside a scope it may run never, or many times
+                values.pop(name, None)
+            else:
+                values[name] = value
+        self.pending.clear()
+        return values
 
     def recheck_nonzero(self, i: int, core: Callable, out: list, start: int,
                         committed: int) -> None:
         """After a first expansion of a @nonzero rule that divides: redraw it while a divisor is not
         provably nonzero. Called by the generated fast path (only for rules that bind nothing)."""
-        if not divisor_may_be_zero("".join(out[start:]), self.values):
+        if not divisor_may_be_zero("".join(out[start:]), self.known_values()):
             return
         del out[start:]
         self.committed = committed
@@ -349,17 +364,18 @@ class Derivation:
 
     def _nonzero(self, i: int, core: Callable, out: list, start: int) -> None:
         committed = self.committed
-        saved = ({k: list(v) for k, v in self.scopes.items()}, dict(self.values)) \
+        saved = ({k: list(v) for k, v in self.scopes.items()}, dict(self.known_values())) \
             if self.g.may_bind[i] else None
         for _ in range(NONZERO_RETRIES):
             self._scoped(i, core, out)
-            if not divisor_may_be_zero("".join(out[start:]), self.values):
+            if not divisor_may_be_zero("".join(out[start:]), self.known_values()):
                 return
             del out[start:]
             self.committed = committed
             if saved is not None:
                 self.scopes = {k: list(v) for k, v in saved[0].items()}
                 self.values = dict(saved[1])
+                self.pending.clear()
         raise Infeasible(f"<{self.g.names[i]}>: every redraw divided by zero")
 
     def _scoped(self, i: int, core: Callable, out: list) -> None:
@@ -369,14 +385,15 @@ class Derivation:
             self.memo[i] = {}
         if flags & SCOPE:
             saved = {k: list(v) for k, v in self.scopes.items()}
-            values = dict(self.values)
+            values = dict(self.known_values())
             self.scope_depth += 1
         core(self, out)
         if flags & SCOPE:
             self.scope_depth -= 1
             self.scopes = saved
             # A name assigned inside may or may not have changed: only values untouched stay known.
-            self.values = {k: v for k, v in values.items() if self.values.get(k, _GONE) == v}
+            inner = self.known_values()
+            self.values = {k: v for k, v in values.items() if inner.get(k, _GONE) == v}
         if flags & SHARED_SCOPE:
             if outer is None:
                 del self.memo[i]
@@ -535,5 +552,6 @@ def program_from(derivation: Derivation, grammar: str, default_level: str) -> Pr
         else:
             plain.add(feature)
     names = derivation.g.names
-    coverage = frozenset((names[i], k) for i, k in derivation.covered)
+    coverage = frozenset((names[i], k) for i, k in derivation.covered) if derivation.covered \
+        else _EMPTY
     return Program(derivation.text, grammar, level, frozenset(plain), coverage)
