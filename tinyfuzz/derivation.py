@@ -148,12 +148,13 @@ class CompiledGrammar:
         self.deltas = [[a[1] for a in alts] for alts in self.alts]
         self.may_bind = self._may_bind()
         self.recursive = self._recursive()
+        self.touches_state = self._touches_state()
         self.alts = [[(items, delta, binds, self._needs(items)) for items, delta, binds, _ in alts]
                      for alts in self.alts]
         self.needed_kinds = [tuple(sorted({k for a in alts for kinds in a[3] for k in kinds}))
                              for alts in self.alts]
         self._code: dict[bool, object] = {}
-        self.current: list = [None, None]  # (derivation, output) being drawn by the strategy
+        self.current: list = [None]  # the derivation being drawn by the strategy (for its spans)
 
     def _needs(self, items: tuple) -> tuple:
         """The kinds an alternative needs bound before it starts: its @use items up to the first
@@ -188,6 +189,20 @@ class CompiledGrammar:
     def _may_bind(self) -> list[bool]:
         """Can an expansion of each rule bind a name (so a redraw must restore the scopes)?"""
         result = [bool(self.bind_kind[i]) for i in range(len(self.names))]
+        children = self._children()
+        changed = True
+        while changed:
+            changed = False
+            for i in range(len(self.names)):
+                if not result[i] and any(result[x] for x in children[i]):
+                    result[i] = changed = True
+        return result
+
+    def _touches_state(self) -> list[bool]:
+        """Can an expansion of each rule change state beyond its text: bind names, record
+        features or assignments? (Then a redraw must snapshot and restore that state.)"""
+        result = [self.may_bind[i] or bool(self.flags[i] & (FEATURE | ASSIGN))
+                  for i in range(len(self.names))]
         children = self._children()
         changed = True
         while changed:
@@ -255,10 +270,8 @@ class Derivation:
         if self.committed > self.budget:
             raise InvalidArgument(f"max_size={self.budget} is below the minimum size "
                                   f"{self.committed} of <{self.g.names[start]}>")
-        out: list[str] = []
-        self.g.current[:] = (self, out)
-        self.rules[start](self, out)
-        return "".join(out)
+        self.g.current[0] = self  # for the strategy's spans, which Hypothesis calls back
+        return self.rules[start](self)
 
     # -- called by the generated code ------------------------------------------------------------
 
@@ -301,7 +314,7 @@ class Derivation:
         if name not in names:
             names.append(name)
 
-    def special(self, i: int, core: Callable, out: list) -> None:
+    def special(self, i: int, core: Callable) -> str:
         """Expand rule ``i``, which carries semantic flags, with ``core`` choosing its alternative.
         (The generated code records features itself.)"""
         flags = self.g.flags[i]
@@ -309,25 +322,18 @@ class Derivation:
         if flags & SHARED:
             memo = self.memo.get(self.g.shared_in[i])
             if memo is not None and i in memo:
-                out.append(memo[i])
-                return
-        start = len(out)
+                return memo[i]
         if flags & NONZERO and i not in self.checking:
-            self.checking.add(i)
-            try:
-                self._nonzero(i, core, out, start)
-            finally:
-                self.checking.discard(i)
+            text = self._nonzero(i, core)
         else:
-            self._scoped(i, core, out)
+            text = self._scoped(i, core)
         if flags & EVAL:
-            value = evaluate_integer("".join(out[start:]))
-            del out[start:]
-            out.append(str(value))
+            text = str(evaluate_integer(text))
         if flags & ASSIGN:
-            self.assign("".join(out[start:]))
+            self.assign(text)
         if memo is not None:
-            memo[i] = "".join(out[start:])
+            memo[i] = text
+        return text
 
     def assign(self, text: str) -> None:
         """Note an ``@assign`` statement; its value is worked out if and when it is needed."""
@@ -348,37 +354,38 @@ class Derivation:
         self.pending.clear()
         return values
 
-    def recheck_nonzero(self, i: int, core: Callable, out: list, start: int,
-                        committed: int) -> None:
-        """After a first expansion of a @nonzero rule that divides: redraw it while a divisor is not
-        provably nonzero. Called by the generated fast path (only for rules that bind nothing)."""
-        if not divisor_may_be_zero("".join(out[start:]), self.known_values()):
-            return
-        del out[start:]
+    def recheck_nonzero(self, i: int, core: Callable, text: str, committed: int) -> str:
+        """After a first expansion of a @nonzero rule whose text divides: keep it if every divisor
+        is provably nonzero, else redraw. Called by the generated fast path (for rules whose
+        expansion changes no other state)."""
+        if not divisor_may_be_zero(text, self.known_values()):
+            return text
         self.committed = committed
+        return self._nonzero(i, core)
+
+    def _nonzero(self, i: int, core: Callable) -> str:
+        committed = self.committed
+        saved = None
+        if self.g.touches_state[i]:  # a redraw must not leave the names or features it made
+            saved = ({k: list(v) for k, v in self.scopes.items()}, dict(self.known_values()),
+                     set(self.features))
         self.checking.add(i)
         try:
-            self._nonzero(i, core, out, start)
+            for _ in range(NONZERO_RETRIES):
+                text = self._scoped(i, core)
+                if not divisor_may_be_zero(text, self.known_values()):
+                    return text
+                self.committed = committed
+                if saved is not None:
+                    self.scopes = {k: list(v) for k, v in saved[0].items()}
+                    self.values = dict(saved[1])
+                    self.pending.clear()
+                    self.features = set(saved[2])
         finally:
             self.checking.discard(i)
-
-    def _nonzero(self, i: int, core: Callable, out: list, start: int) -> None:
-        committed = self.committed
-        saved = ({k: list(v) for k, v in self.scopes.items()}, dict(self.known_values())) \
-            if self.g.may_bind[i] else None
-        for _ in range(NONZERO_RETRIES):
-            self._scoped(i, core, out)
-            if not divisor_may_be_zero("".join(out[start:]), self.known_values()):
-                return
-            del out[start:]
-            self.committed = committed
-            if saved is not None:
-                self.scopes = {k: list(v) for k, v in saved[0].items()}
-                self.values = dict(saved[1])
-                self.pending.clear()
         raise Infeasible(f"<{self.g.names[i]}>: every redraw divided by zero")
 
-    def _scoped(self, i: int, core: Callable, out: list) -> None:
+    def _scoped(self, i: int, core: Callable) -> str:
         flags = self.g.flags[i]
         if flags & SHARED_SCOPE:
             outer = self.memo.get(i)
@@ -387,7 +394,7 @@ class Derivation:
             saved = {k: list(v) for k, v in self.scopes.items()}
             values = dict(self.known_values())
             self.scope_depth += 1
-        core(self, out)
+        text = core(self)
         if flags & SCOPE:
             self.scope_depth -= 1
             self.scopes = saved
@@ -399,11 +406,20 @@ class Derivation:
                 del self.memo[i]
             else:
                 self.memo[i] = outer
+        return text
+
+
+def _literal(text: str) -> str:
+    """``text`` as the literal part of a double-quoted f-string."""
+    escaped = text.encode("unicode_escape").decode("ascii").replace('"', '\\"')
+    return escaped.replace("{", "{{").replace("}", "}}")
 
 
 def generate_source(g: CompiledGrammar, fast: bool) -> str:
-    """Python source with one function per rule: ``c<i>`` chooses and emits an alternative,
-    ``r<i>`` is what a parent calls (``c<i>`` itself, or ``c<i>`` wrapped by the semantic layer)."""
+    """Python source with one function per rule, each returning the text it derives: ``c<i>``
+    chooses and builds an alternative, ``r<i>`` is what a parent calls (``c<i>`` itself, or
+    ``c<i>`` wrapped by the semantic layer). Children are expanded left to right inside one f-string.
+    """
 
     def choice(n) -> str:
         return f"int(R() * {n})" if fast else f"d.choose({n})"
@@ -416,19 +432,36 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
     def inline_pick(j: int) -> bool:
         return g.picks[j] is not None and not g.flags[j] and not g.bind_kind[j]
 
+    def item_code(item, bound: list) -> str:
+        """The f-string part that derives one item of an alternative."""
+        if isinstance(item, str):
+            return _literal(item)
+        if inline_pick(item):
+            picks = g.picks[item]
+            return f"{{P[{item}][{pick(item)}]}}" if len(picks) > 1 else _literal(picks[0])
+        if g.flags[item] == USE and len(g.use_kinds[item]) == 1:
+            names = f"(names := d.scopes.get({g.use_kinds[item][0]!r}) or d.use({item}))"
+            index = choice("len(names)") if fast else "d.choose(len(names)) if len(names) > 1 else 0"
+            return f"{{{names}[{index}]}}"
+        if g.bind_kind[item]:
+            var = f"b{len(bound)}"
+            bound.append((var, g.bind_kind[item]))
+            if g.picks[item] is not None and not g.flags[item] and len(g.picks[item]) > 1:
+                return f"{{({var} := P[{item}][{pick(item)}])}}"
+            return f"{{({var} := r{item}(d))}}"
+        return f"{{r{item}(d)}}"
+
     lines: list[str] = []
     emit = lines.append
     for i, name in enumerate(g.names):
-        emit(f"def c{i}(d, out):  # <{name}>")
+        emit(f"def c{i}(d):  # <{name}>")
         alts = g.alts[i]
         if not alts:
             emit(f"    raise Infeasible('<{name}> is excluded')")
         elif g.picks[i] is not None:
             picks = g.picks[i]
-            emit(f"    out.append(P[{i}][{pick(i)}])" if len(picks) > 1
-                 else f"    out.append({picks[0]!r})")
+            emit(f"    return P[{i}][{pick(i)}]" if len(picks) > 1 else f"    return {picks[0]!r}")
         else:
-            emit("    ap = out.append")
             deltas = [a[1] for a in alts]
             indent = "    "
             if g.needed_kinds[i]:
@@ -459,64 +492,43 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
                 emit(f"    {'if' if k == 0 else 'elif'} k == {k}:" if len(alts) > 1 else "    if True:")
                 if delta:
                     emit(f"        d.committed += {delta}")
-                bound = []
-                for item in items:
-                    if isinstance(item, str):
-                        emit(f"        ap({item!r})")
-                    elif inline_pick(item):
-                        picks = g.picks[item]
-                        emit(f"        ap(P[{item}][{pick(item)}])" if len(picks) > 1
-                             else f"        ap({picks[0]!r})")
-                    elif g.flags[item] == USE and len(g.use_kinds[item]) == 1:
-                        emit(f"        names = d.scopes.get({g.use_kinds[item][0]!r}) or d.use({item})")
-                        emit(f"        ap(names[{choice('len(names)')}])" if fast else
-                             f"        ap(names[d.choose(len(names)) if len(names) > 1 else 0])")
-                    elif g.bind_kind[item]:
-                        var = f"b{len(bound)}"
-                        if g.picks[item] is not None and not g.flags[item] and len(g.picks[item]) > 1:
-                            emit(f"        {var} = P[{item}][{pick(item)}]")
-                            emit(f"        ap({var})")
-                        else:
-                            emit(f"        s{len(bound)} = len(out)")
-                            emit(f"        r{item}(d, out)")
-                            emit(f"        {var} = ''.join(out[s{len(bound)}:])")
-                        bound.append(g.bind_kind[item])
-                    else:
-                        emit(f"        r{item}(d, out)")
-                for m, kind in enumerate(bound):
-                    emit(f"        d.bind({kind!r}, b{m})")
-                if not items and not delta:
-                    emit("        pass")
+                bound: list = []
+                text = 'f"' + "".join(item_code(item, bound) for item in items) + '"'
+                if not bound:
+                    emit(f"        return {text}")
+                    continue
+                emit(f"        text = {text}")
+                for var, kind in bound:  # bound once the whole alternative is complete
+                    emit(f"        d.bind({kind!r}, {var})")
+                emit(f"        return text")
         if g.flags[i] & USE:
-            emit(f"def r{i}(d, out):")
-            emit(f"    out.append(d.use({i}))")
+            emit(f"def r{i}(d):")
+            emit(f"    return d.use({i})")
         elif g.flags[i]:
-            emit(f"def r{i}(d, out):")
+            emit(f"def r{i}(d):")
             if g.flags[i] & FEATURE:
                 emit(f"    d.features.update({g.feature[i]!r})")
             rest = g.flags[i] & ~FEATURE
             if rest == ASSIGN:
-                emit(f"    start = len(out)")
-                emit(f"    c{i}(d, out)")
-                emit(f"    d.assign(''.join(out[start:]))")
-            elif rest == NONZERO and not g.may_bind[i]:  # inline: check only text that divides
+                emit(f"    text = c{i}(d)")
+                emit(f"    d.pending.append((text, d.scope_depth))  # d.assign, inlined")
+                emit(f"    return text")
+            elif rest == NONZERO and not g.touches_state[i]:  # inline: check only text that divides
                 if g.recursive[i]:
                     emit(f"    if {i} in d.checking:")
-                    emit(f"        return c{i}(d, out)")
-                emit(f"    start = len(out)")
-                emit(f"    committed = d.committed")
-                if g.recursive[i]:
+                    emit(f"        return c{i}(d)")
                     emit(f"    d.checking.add({i})")
-                emit(f"    c{i}(d, out)")
+                emit(f"    committed = d.committed")
+                emit(f"    text = c{i}(d)")
                 if g.recursive[i]:
                     emit(f"    d.checking.discard({i})")
-                emit(f"    text = ''.join(out[start:])")
                 emit(f"    if '/' in text or '%' in text:")
-                emit(f"        d.recheck_nonzero({i}, c{i}, out, start, committed)")
+                emit(f"        return d.recheck_nonzero({i}, c{i}, text, committed)")
+                emit(f"    return text")
             elif rest:
-                emit(f"    d.special({i}, c{i}, out)")
+                emit(f"    return d.special({i}, c{i})")
             else:
-                emit(f"    c{i}(d, out)")
+                emit(f"    return c{i}(d)")
         else:
             emit(f"r{i} = c{i}")
     if not fast:  # each expansion of a rule is a Hypothesis span of its own, for the shrinker
@@ -524,11 +536,11 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
             if g.picks[i] is None and not g.flags[i] & USE:
                 # One strategy object per rule, made once: the derivation in progress is CURRENT.
                 emit(f"def s{i}(draw):")
-                emit(f"    w{i}(*CURRENT)")
+                emit(f"    return w{i}(CURRENT[0])")
                 emit(f"S{i} = composite(s{i})()")
                 emit(f"w{i} = r{i}")
-                emit(f"def r{i}(d, out):")
-                emit(f"    d.draw(S{i})")
+                emit(f"def r{i}(d):")
+                emit(f"    return d.draw(S{i})")
     emit(f"RULES = [{', '.join(f'r{i}' for i in range(len(g.names)))}]")
     return "\n".join(lines) + "\n"
 
