@@ -438,7 +438,7 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
             return _literal(item)
         if inline_pick(item):
             picks = g.picks[item]
-            return f"{{P[{item}][{pick(item)}]}}" if len(picks) > 1 else _literal(picks[0])
+            return f"{{P{item}[{pick(item)}]}}" if len(picks) > 1 else _literal(picks[0])
         if g.flags[item] == USE and len(g.use_kinds[item]) == 1:
             names = f"(names := d.scopes.get({g.use_kinds[item][0]!r}) or d.use({item}))"
             index = choice("len(names)") if fast else "d.choose(len(names)) if len(names) > 1 else 0"
@@ -447,12 +447,15 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
             var = f"b{len(bound)}"
             bound.append((var, g.bind_kind[item]))
             if g.picks[item] is not None and not g.flags[item] and len(g.picks[item]) > 1:
-                return f"{{({var} := P[{item}][{pick(item)}])}}"
+                return f"{{({var} := P{item}[{pick(item)}])}}"
             return f"{{({var} := r{item}(d))}}"
         return f"{{r{item}(d)}}"
 
     lines: list[str] = []
     emit = lines.append
+    for j, picks in enumerate(g.picks):
+        if picks is not None:
+            emit(f"P{j} = P[{j}]")
     for i, name in enumerate(g.names):
         emit(f"def c{i}(d):  # <{name}>")
         alts = g.alts[i]
@@ -460,7 +463,7 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
             emit(f"    raise Infeasible('<{name}> is excluded')")
         elif g.picks[i] is not None:
             picks = g.picks[i]
-            emit(f"    return P[{i}][{pick(i)}]" if len(picks) > 1 else f"    return {picks[0]!r}")
+            emit(f"    return P{i}[{pick(i)}]" if len(picks) > 1 else f"    return {picks[0]!r}")
         else:
             deltas = [a[1] for a in alts]
             indent = "    "
@@ -489,18 +492,24 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
             if not fast and len(g.grammar.rules[name].alternatives) > 1:
                 emit(f"    d.covered.add(({i}, {g.original_index[i]!r}[k]))")
             for k, (items, delta, binds, _) in enumerate(alts):
-                emit(f"    {'if' if k == 0 else 'elif'} k == {k}:" if len(alts) > 1 else "    if True:")
+                if len(alts) > 1:
+                    emit(f"    {'if' if k == 0 else 'elif'} k == {k}:")
+                body = "        " if len(alts) > 1 else "    "
                 if delta:
-                    emit(f"        d.committed += {delta}")
+                    emit(f"{body}d.committed += {delta}")
                 bound: list = []
-                text = 'f"' + "".join(item_code(item, bound) for item in items) + '"'
+                parts = [item_code(item, bound) for item in items]
+                if len(parts) == 1 and parts[0].startswith("{") and not bound:
+                    text = parts[0][1:-1]  # one child: its text as it is
+                else:
+                    text = 'f"' + "".join(parts) + '"'
                 if not bound:
-                    emit(f"        return {text}")
+                    emit(f"{body}return {text}")
                     continue
-                emit(f"        text = {text}")
+                emit(f"{body}text = {text}")
                 for var, kind in bound:  # bound once the whole alternative is complete
-                    emit(f"        d.bind({kind!r}, {var})")
-                emit(f"        return text")
+                    emit(f"{body}d.bind({kind!r}, {var})")
+                emit(f"{body}return text")
         if g.flags[i] & USE:
             emit(f"def r{i}(d):")
             emit(f"    return d.use({i})")
