@@ -3,7 +3,7 @@
 For each size (1k, 10k, 100k and 1M programs by default) the generation runs in a child process,
 ``python -c`` calling ``tinyfuzz.dataset.generate_dataset`` (or, with ``--cli``, the console command
 ``python -m tinyfuzz generate``). While it runs, the whole process tree -- the child and all its
-descendants, i.e. the generator and its worker pool -- is sampled about every 20 ms with psutil, and
+descendants, i.e. the generator and its worker pool -- is sampled about every 100 ms with psutil (reading smaps costs ~5 ms a sample: faster sampling would steal CPU from the run it measures), and
 the peaks of the summed RSS, PSS and USS are kept. RSS counts shared pages (the interpreter, shared
 libraries) once per process, so its sum overstates what the tree really occupies; the PSS sum is the
 fair total. When ``memory_full_info`` is refused (AccessDenied) RSS stands in for PSS and USS.
@@ -261,7 +261,7 @@ def main() -> int:
                         help="worker processes (default: the generator's default, one per CPU)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--level", default="all")
-    parser.add_argument("--interval", type=float, default=0.02,
+    parser.add_argument("--interval", type=float, default=0.1,
                         help="seconds between memory samples (default: %(default)s)")
     parser.add_argument("--cli", action="store_true",
                         help="run `python -m tinyfuzz generate` instead of generate_dataset")

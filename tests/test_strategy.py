@@ -157,3 +157,17 @@ def test_health_checks_are_not_suppressed():
 
     check()
     assert HealthCheck.filter_too_much not in settings().suppress_health_check
+
+
+def test_max_depth_closes_derivations_off():
+    @settings(max_examples=200, database=None, deadline=None)
+    @given(from_grammar("tinypy", max_depth=3))
+    def check(program):
+        # Past depth 3 only cheapest alternatives: one initialisation, no chained conditions.
+        assert program.source.count(" = ") <= 3
+        assert " and " not in program.source and " or " not in program.source
+        compile(program.source, "<drawn>", "exec")
+
+    check()
+    with pytest.raises(InvalidArgument, match="max_depth=0"):
+        from_grammar("tinypy", max_depth=0)

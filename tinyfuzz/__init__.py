@@ -7,6 +7,8 @@ Imports are lazy so that ``import tinyfuzz`` stays cheap (a pytest plugin will i
 
 from tinyfuzz.errors import GrammarError, InvalidArgument, TargetError, TinyfuzzError
 
+__version__ = "0.1.0"
+
 __all__ = ["from_grammar", "generate_dataset", "load_grammar", "parse_bnf", "Sampler", "Program",
            "GrammarError", "InvalidArgument", "TargetError", "TinyfuzzError"]
 

@@ -7,6 +7,7 @@ from functools import wraps
 
 import click
 
+from tinyfuzz import __version__
 from tinyfuzz.errors import TinyfuzzError
 
 
@@ -26,33 +27,8 @@ def _user_errors(command):
     return run
 
 
-def _version() -> str:
-    """The installed distribution's version, or pyproject.toml's in a source checkout (not installed)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("tinyfuzz")
-    except PackageNotFoundError:
-        import re
-        from pathlib import Path
-
-        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
-        try:
-            found = re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text(encoding="utf-8"), re.M)
-        except OSError:
-            found = None
-        return found.group(1) if found else "unknown"
-
-
-def _print_version(ctx, _param, value) -> None:
-    if value and not ctx.resilient_parsing:
-        click.echo(f"tinyfuzz, version {_version()}")
-        ctx.exit()
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
-              help="Show the version and exit.")
+@click.version_option(__version__, prog_name="tinyfuzz")
 def main() -> None:
     """Grammar-driven differential fuzzing and dataset generation for Python implementations."""
 

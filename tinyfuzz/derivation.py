@@ -245,7 +245,8 @@ class Derivation:
     """One program's derivation state and the semantic layer the generated expanders call into."""
 
     __slots__ = ("g", "rules", "choose", "budget", "committed", "scopes", "values", "pending",
-                 "scope_depth", "memo", "features", "checking", "covered", "text", "draw")
+                 "scope_depth", "memo", "features", "checking", "covered", "text", "draw",
+                 "depth", "max_depth")
 
     def __init__(self, compiled: CompiledGrammar, rules: list, choose: Callable[[int], int],
                  budget: int):
@@ -264,6 +265,8 @@ class Derivation:
         self.features: set = set()
         self.checking: set = set()  # @nonzero rules being expanded: inner recursions skip the check
         self.covered: set = set()  # (rule, alternative) pairs chosen; recorded by the strategy's code
+        self.depth = 0  # nesting of rule expansions; past max_depth only cheapest alternatives
+        self.max_depth = math.inf  # (the strategy's code tracks depth; the sampler's does not)
 
     def run(self, start: int) -> str:
         self.committed = self.g.cost[start]
@@ -479,7 +482,8 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
             elif deltas[-1] == 0:
                 emit(f"{indent}k = {choice(len(alts))}")
             else:
-                emit(f"{indent}room = d.budget - d.committed")
+                emit(f"{indent}room = d.budget - d.committed" if fast else
+                     f"{indent}room = d.budget - d.committed if d.depth < d.max_depth else 0")
                 thresholds = sorted({x for x in deltas if x}, reverse=True)
                 for t_index, threshold in enumerate(thresholds):
                     count = sum(1 for x in deltas if x <= threshold)
@@ -549,16 +553,20 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
                 emit(f"S{i} = composite(s{i})()")
                 emit(f"w{i} = r{i}")
                 emit(f"def r{i}(d):")
-                emit(f"    return d.draw(S{i})")
+                emit(f"    d.depth += 1")
+                emit(f"    text = d.draw(S{i})")
+                emit(f"    d.depth -= 1")
+                emit(f"    return text")
     emit(f"RULES = [{', '.join(f'r{i}' for i in range(len(g.names)))}]")
     return "\n".join(lines) + "\n"
 
 
 def derive(compiled: CompiledGrammar, rules: list, start: int, choose: Callable[[int], int],
-           budget: int, draw=None) -> Derivation:
+           budget: int, draw=None, max_depth=math.inf) -> Derivation:
     """Derive one program (``.run`` returned its text). May raise ``Infeasible``."""
     derivation = Derivation(compiled, rules, choose, budget)
     derivation.draw = draw
+    derivation.max_depth = max_depth
     derivation.text = derivation.run(start)
     return derivation
 

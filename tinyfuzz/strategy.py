@@ -15,6 +15,7 @@ choices without spans in 2 of 8; integer choices with spans in 6 of 8, so shrink
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def _compiled(grammar: Grammar, excluded: frozenset, python_version):
 
 
 def from_grammar(grammar: Grammar | str | Path = "tinypy", *, start: str | None = None,
-                 level: str | None = None, max_size: int = DEFAULT_MAX_SIZE, swarm: bool = False,
+                 level: str | None = None, max_size: int = DEFAULT_MAX_SIZE,
+                 max_depth: int | None = None, swarm: bool = False,
                  exclude_features=(), python_version: tuple | None = None
                  ) -> st.SearchStrategy[Program]:
     """A strategy of ``Program``s (source, grammar, level, features) derived from a grammar.
@@ -46,6 +48,8 @@ def from_grammar(grammar: Grammar | str | Path = "tinypy", *, start: str | None 
     ``grammar``: a ``Grammar``, a bundled name (``tinypy``) or a path to a ``.bnf`` file.
     ``start``: a rule to start from instead of the grammar's start rule; ``level``: a ``@level``.
     ``max_size``: the size budget, in rule expansions; every derivation stays within it.
+    ``max_depth``: the nesting of rule expansions past which only each rule's cheapest alternatives
+    are chosen (so the derivation closes off quickly); None for no limit besides ``max_size``.
     ``swarm``: each example disables a random subset of the grammar's ``@feature``s (swarm testing),
     so rare constructs come densely in some examples; shrinking re-enables them.
     ``exclude_features``: features never used; ``python_version``: skip ``@since`` newer ones.
@@ -55,6 +59,8 @@ def from_grammar(grammar: Grammar | str | Path = "tinypy", *, start: str | None 
         raise InvalidArgument(f"start={start!r} and level={level!r}: give one or the other")
     if not isinstance(max_size, int) or max_size < 1:
         raise InvalidArgument(f"max_size={max_size!r}: must be a positive int (rule expansions)")
+    if max_depth is not None and (not isinstance(max_depth, int) or max_depth < 1):
+        raise InvalidArgument(f"max_depth={max_depth!r}: must be a positive int or None")
     if start is not None and start.strip("<>") not in loaded.rules:
         raise InvalidArgument(f"start={start!r} is not a rule of {loaded.path}; its start rule is "
                               f"<{loaded.start}>")
@@ -81,7 +87,8 @@ def from_grammar(grammar: Grammar | str | Path = "tinypy", *, start: str | None 
             compiled_now, rules, index = compiled, _compiled(loaded, excluded, version)[1], start_index
         choose = lambda n: draw(_choice(n))  # noqa: E731
         try:
-            derivation = derive(compiled_now, rules, index, choose, max_size, draw)
+            derivation = derive(compiled_now, rules, index, choose, max_size, draw,
+                                max_depth if max_depth is not None else math.inf)
         except Infeasible:
             from hypothesis import reject
 
