@@ -116,56 +116,6 @@ def _open_output(output: str | Path):
     return path, temp, os.fdopen(fd, "w", encoding="utf-8", newline="\n", buffering=1 << 20)
 
 
-class _Ahead:
-    """Runs a generator in a thread, ``depth`` items ahead of its consumer.
-
-    The consumer is the worker pool's loop: it must answer a worker the moment it finishes, which it
-    cannot do while it is itself busy generating the next batch. Order (and so the output bytes)
-    does not change: one thread makes the items, in sequence.
-    """
-
-    def __init__(self, source, depth: int):
-        import queue
-        import threading
-
-        self._queue: "queue.Queue" = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._produce, args=(source,), daemon=True)
-        self._thread.start()
-
-    def _produce(self, source) -> None:
-        try:
-            for item in source:
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put((item, None), timeout=0.1)
-                        break
-                    except Exception:  # queue.Full: check whether the consumer is gone
-                        continue
-                if self._stop.is_set():
-                    return
-        except BaseException as error:  # delivered to the consumer, which re-raises it
-            self._queue.put((None, error))
-            return
-        self._queue.put((None, StopIteration()))
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        item, error = self._queue.get()
-        if error is not None:
-            raise error
-        return item
-
-    def __enter__(self) -> "_Ahead":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def _write_results(results, in_flight, n, fmt, out, summary, progress) -> None:
     """Write programs that ran cleanly, in generation order, until ``n`` are written."""
     for outcomes in results:
@@ -222,8 +172,8 @@ def generate_dataset(n: int, output: str | Path, *, grammar="tinypy", level: str
 
     try:
         if n:
-            with WorkerPool(workers, limits=limits) as pool, _Ahead(batches(), pool.size + 1) as ahead:
-                results = pool.map(ahead)
+            with WorkerPool(workers, limits=limits) as pool:
+                results = pool.map(batches())
                 try:
                     _write_results(results, in_flight, n, fmt, out, summary, progress)
                 finally:
