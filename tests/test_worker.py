@@ -1,0 +1,90 @@
+"""Warm workers: outcomes, limits, and a harness that survives whatever a program does."""
+
+import os
+
+import psutil
+import pytest
+
+from tinyfuzz.worker import Limits, Worker, WorkerPool
+
+
+@pytest.fixture
+def worker():
+    w = Worker(limits=Limits(timeout=0.5, memory_mb=512, batch_slack=2.0))
+    yield w
+    w.close()
+
+
+def test_outcomes_of_ordinary_programs(worker):
+    ok, raised, syntax = worker.run(["print(1)\nprint('a', 2)", "x = 1\nraise KeyError('k')",
+                                     "print(("])
+    assert (ok.status, ok.stdout) == ("ok", "1\na 2\n")
+    assert (raised.status, raised.exc_type, raised.exc_message) == ("exception", "KeyError", "'k'")
+    assert (syntax.status, syntax.exc_type) == ("exception", "SyntaxError")
+
+
+def test_each_program_gets_a_fresh_namespace(worker):
+    first, second = worker.run(["x = 5\nprint(x)", "print(x)"])
+    assert first.stdout == "5\n"
+    assert second.exc_type == "NameError"
+
+
+def test_soft_timeout_stops_a_loop_and_the_batch_goes_on(worker):
+    before, looping, after = worker.run(["print(1)", "while True:\n    pass", "print(2)"])
+    assert before.stdout == "1\n" and after.stdout == "2\n"
+    assert looping.status == "timeout"
+    assert 0.4 < looping.seconds < 2.0
+
+
+def test_except_exception_cannot_swallow_the_timeout(worker):
+    (outcome,) = worker.run(["while True:\n    try:\n        pass\n    except Exception:\n        pass"])
+    assert outcome.status == "timeout"
+
+
+def test_hard_deadline_kills_a_hang_inside_one_c_call_and_names_the_program(worker):
+    first_pid = worker.proc.pid
+    programs = ["print(1)", "sum(range(10**13))", "print(3)"]  # C-level loop: no signal check
+    outcomes = worker.run(programs)
+    assert [o.status for o in outcomes] == ["ok", "timeout", "ok"]
+    assert not psutil.pid_exists(first_pid) or psutil.Process(first_pid).status() == "zombie"
+    assert worker.run(["print(4)"])[0].stdout == "4\n"  # replaced, warm again
+
+
+def test_a_crashing_worker_is_replaced_and_the_culprit_named(worker):
+    outcomes = worker.run(["print(1)", "import os\nos._exit(3)", "print(2)"])
+    assert [o.status for o in outcomes] == ["ok", "crash", "ok"]
+    assert "code 3" in outcomes[1].exc_message
+
+
+def test_memory_limit_turns_a_huge_allocation_into_memory_error(worker):
+    (outcome,) = worker.run(["x = bytearray(2 ** 31)"])
+    assert (outcome.status, outcome.exc_type) == ("exception", "MemoryError")
+
+
+def test_output_limit():
+    w = Worker(limits=Limits(output_limit=100))
+    try:
+        (outcome,) = w.run(["for i in range(1000):\n    print(i)"])
+        assert outcome.status == "output-limit" and len(outcome.stdout) == 100
+    finally:
+        w.close()
+
+
+def test_pool_keeps_order_and_leaves_no_process_behind():
+    me = psutil.Process(os.getpid())
+    before = {p.pid for p in me.children(recursive=True)}
+    batches = [[f"print({i} * {j})" for j in range(50)] for i in range(20)]
+    with WorkerPool(3) as pool:
+        results = list(pool.map(iter(batches)))
+        assert len({p.pid for p in me.children(recursive=True)} - before) == 3
+    assert [[o.stdout for o in r] for r in results] == [[f"{i * j}\n" for j in range(50)]
+                                                         for i in range(20)]
+    assert {p.pid for p in me.children(recursive=True)} - before == set()
+
+
+def test_abandoning_a_map_midway_leaves_workers_usable():
+    with WorkerPool(2) as pool:
+        results = pool.map(iter([["print(1)"]] * 10))
+        next(results)
+        results.close()
+        assert [o.stdout for o in next(pool.map(iter([["print(7)"]])))] == ["7\n"]
