@@ -88,3 +88,20 @@ def test_abandoning_a_map_midway_leaves_workers_usable():
         next(results)
         results.close()
         assert [o.stdout for o in next(pool.map(iter([["print(7)"]])))] == ["7\n"]
+
+
+def test_environment_reaches_the_worker():
+    programs = ["print(hash('tinyfuzz'))"]
+    hashes = []
+    for seed in ("0", "0", "1"):
+        w = Worker(env={"PYTHONHASHSEED": seed})
+        try:
+            hashes.append(w.run(programs)[0].stdout)
+        finally:
+            w.close()
+    assert hashes[0] == hashes[1] != hashes[2]
+
+
+def test_programs_cannot_import_the_harness_modules(worker):
+    (outcome,) = worker.run(["import worker"])
+    assert outcome.exc_type == "ModuleNotFoundError"

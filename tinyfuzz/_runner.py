@@ -93,6 +93,8 @@ def run_batch(programs, timeout, output_limit):
 
 
 def main():
+    if sys.path and sys.path[0] == __file__.rpartition("/")[0]:
+        del sys.path[0]  # programs must not import tinyfuzz's modules as top-level names
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdin = io.StringIO()  # programs never read the protocol stream
     signal.signal(signal.SIGALRM, _on_tick)

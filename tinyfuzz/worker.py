@@ -84,13 +84,17 @@ class WorkerDied(Exception):
 class Worker:
     """One warm worker process speaking the ``_runner`` frame protocol."""
 
-    def __init__(self, argv: Sequence[str] | None = None, limits: Limits = Limits()):
-        self.argv = list(argv or [sys.executable, "-I", RUNNER])
+    def __init__(self, argv: Sequence[str] | None = None, limits: Limits = Limits(),
+                 env: dict | None = None):
+        # -s: no user site-packages. Not -I, which would also drop PYTHONHASHSEED from ``env``.
+        self.argv = list(argv or [sys.executable, "-s", RUNNER])
         self.limits = limits
+        self.env = env
         try:
             self.proc = subprocess.Popen(
                 self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                start_new_session=True, preexec_fn=_limit_memory(limits.memory_mb))
+                start_new_session=True, preexec_fn=_limit_memory(limits.memory_mb),
+                env={**os.environ, **env} if env else None)
         except FileNotFoundError:
             raise TargetError(f"cannot start worker: {self.argv[0]} not found") from None
         self.busy_since: float | None = None
@@ -165,7 +169,7 @@ class Worker:
         self._last_reason = ("killed after the hard deadline" if returncode is None
                              else f"worker exited with code {returncode}")
         self.close()
-        self.__init__(self.argv, self.limits)
+        self.__init__(self.argv, self.limits, self.env)
 
     def close(self) -> None:
         reap(self.proc.pid)
@@ -181,9 +185,9 @@ class WorkerPool:
     """N warm workers; ``map`` runs batches in parallel and yields their outcomes in input order."""
 
     def __init__(self, size: int | None = None, argv: Sequence[str] | None = None,
-                 limits: Limits = Limits()):
+                 limits: Limits = Limits(), env: dict | None = None):
         self.size = size or os.cpu_count() or 1
-        self.workers = [Worker(argv, limits) for _ in range(self.size)]
+        self.workers = [Worker(argv, limits, env) for _ in range(self.size)]
 
     def map(self, batches: Iterable[list[str]]) -> Iterator[list[Outcome]]:
         batches = iter(batches)
