@@ -1,11 +1,11 @@
 """The warm worker: runs generated programs in a Python process that is not the harness.
 
 Standalone on purpose (standard library only, no tinyfuzz imports) so any Python can run it as a
-script: ``python -I _runner.py``. The protocol on stdin/stdout is a frame per message: 4 bytes
-big-endian length, then that many bytes of JSON.
+script: ``python -s _runner.py``. The protocol, which any worker speaks (``_node_runner.mjs`` for
+MicroPython and Pyodide, or a toy compiler's own persistent worker): one JSON object per line.
 
-Request:  {"programs": [source, ...], "timeout": seconds, "output_limit": chars}
-Response: {"results": [[status, stdout, exc_type, exc_message, seconds], ...]}
+Request (stdin):   {"programs": [source, ...], "timeout": seconds, "output_limit": chars}
+Response (stdout): {"results": [[status, stdout, exc_type, exc_message, seconds], ...]}
 
 ``status`` is ``ok``, ``exception``, ``timeout`` or ``output-limit``. Each program runs as a module
 ``__main__`` in a fresh namespace, its stdout captured. The per-program time limit here is soft (a
@@ -16,7 +16,6 @@ that does not return (a long computation inside one C call).
 import io
 import json
 import signal
-import struct
 import sys
 import time
 
@@ -68,17 +67,13 @@ def run_program(source, timeout, output_limit=1 << 20):
     return [status, text, exc_type, exc_message, seconds]
 
 
-def _read_frame(stream):
-    header = stream.read(4)
-    if len(header) < 4:
-        return None
-    (size,) = struct.unpack(">I", header)
-    return json.loads(stream.read(size))
+def _read_message(stream):
+    line = stream.readline()
+    return json.loads(line) if line.strip() else None
 
 
-def _write_frame(stream, message):
-    data = json.dumps(message).encode()
-    stream.write(struct.pack(">I", len(data)) + data)
+def _write_message(stream, message):
+    stream.write(json.dumps(message).encode() + b"\n")  # ASCII-escaped: no newline inside
     stream.flush()
 
 
@@ -100,12 +95,12 @@ def main():
     signal.signal(signal.SIGALRM, _on_tick)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 2000))
     while True:
-        request = _read_frame(stdin)
+        request = _read_message(stdin)
         if request is None:
             return
         results = run_batch(request["programs"], request.get("timeout", 0),
                             request.get("output_limit", 1 << 20))
-        _write_frame(stdout, {"results": results})
+        _write_message(stdout, {"results": results})
 
 
 if __name__ == "__main__":

@@ -21,9 +21,10 @@ from typing import Callable, NamedTuple
 
 from tinyfuzz.errors import InvalidArgument
 from tinyfuzz.grammar import Grammar, NonTerminal, Rule, Terminal, alternative_cost, min_costs
-from tinyfuzz.semantics import Semantics, assigned_value, divisor_may_be_zero, evaluate_integer
+from tinyfuzz.semantics import (Semantics, assigned_value, divisor_may_be_zero, evaluate_integer,
+                                indent_block)
 
-USE, SCOPE, SHARED, SHARED_SCOPE, EVAL, NONZERO, FEATURE, ASSIGN = (1 << k for k in range(8))
+USE, SCOPE, SHARED, SHARED_SCOPE, EVAL, NONZERO, FEATURE, ASSIGN, INDENT = (1 << k for k in range(9))
 NONZERO_RETRIES = 20
 LEVEL_PREFIX = "level:"
 _GONE = object()
@@ -85,6 +86,8 @@ class CompiledGrammar:
             flags[self.index[name]] |= FEATURE
         for name in sem.assigns:
             flags[self.index[name]] |= ASSIGN
+        for name in sem.indents:
+            flags[self.index[name]] |= INDENT
         self.flags = flags
         self.bind_kind = [sem.binds.get(n) for n in names]
         self.use_kinds = [sem.uses.get(n) for n in names]
@@ -178,7 +181,8 @@ class CompiledGrammar:
         if fast not in self._code:
             source = generate_source(self, fast)
             self._code[fast] = compile(source, f"<tinyfuzz expanders for {self.grammar.path}>", "exec")
-        namespace = {"R": random_source, "P": self.picks, "Infeasible": Infeasible}
+        namespace = {"R": random_source, "P": self.picks, "Infeasible": Infeasible,
+                     "indent_block": indent_block}
         if not fast:
             from hypothesis.strategies import composite
             namespace["composite"] = composite
@@ -330,6 +334,8 @@ class Derivation:
             text = self._nonzero(i, core)
         else:
             text = self._scoped(i, core)
+        if flags & INDENT:
+            text = indent_block(text)
         if flags & EVAL:
             text = str(evaluate_integer(text))
         if flags & ASSIGN:
@@ -522,7 +528,9 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
             if g.flags[i] & FEATURE:
                 emit(f"    d.features.update({g.feature[i]!r})")
             rest = g.flags[i] & ~FEATURE
-            if rest == ASSIGN:
+            if rest == INDENT:
+                emit(f"    return indent_block(c{i}(d))")
+            elif rest == ASSIGN:
                 emit(f"    text = c{i}(d)")
                 emit(f"    d.pending.append((text, d.scope_depth))  # d.assign, inlined")
                 emit(f"    return text")

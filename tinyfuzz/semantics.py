@@ -19,6 +19,9 @@ Each directive names nonterminals and gives them one meaning during derivation:
                              (``x / 0``, ``x % (a - a)``, ``x / y`` with y = 0 or unknown) is redrawn.
 ``@feature NAME <r>``        a program that expands ``<r>`` uses construct NAME (statistics, swarm).
 ``@since 3.10 <r>``          ``<r>`` needs that Python version (targets declaring an older one skip it).
+``@indent <r>``              the text ``<r>`` derives is a block: each of its non-empty lines gets four
+                             more spaces in front (nested blocks nest their indentation).
+``@max_size N``              the grammar's default size budget, in rule expansions (names no rule).
 
 One implementation (``tinyfuzz.derivation``) applies these for both the dataset sampler and the
 Hypothesis strategies.
@@ -45,6 +48,7 @@ class Semantics:
     assigns: frozenset
     features: Mapping[str, tuple]  # rule -> construct names
     since: Mapping[str, tuple]  # rule -> (major, minor)
+    indents: frozenset = frozenset()
 
     @classmethod
     def of(cls, grammar: Grammar) -> "Semantics":
@@ -57,6 +61,7 @@ class Semantics:
         assigns: set = set()
         features: dict = {}
         since: dict = {}
+        indents: set = set()
         for d in grammar.directives:
             names = [s.name for s in d.symbols if s is not None]
             if d.keyword == "use":
@@ -83,8 +88,10 @@ class Semantics:
                 major, minor = d.words[0].split(".")
                 for n in names:
                     since[n] = (int(major), int(minor))
+            elif d.keyword == "indent":
+                indents.update(names)
         return cls(uses, binds, frozenset(scopes), shared, frozenset(evals), frozenset(nonzero),
-                   frozenset(assigns), features, since)
+                   frozenset(assigns), features, since, frozenset(indents))
 
     def feature_names(self) -> list[str]:
         return sorted({f for names in self.features.values() for f in names})
@@ -239,6 +246,14 @@ def divisor_may_be_zero(text: str, env: Mapping = {}) -> bool:
 
 
 _LITERAL_ZERO_DIVISOR = re.compile(r"(?://|/|%)\s*[-+(\s]*0+(?:\.0*)?(?![\d.xXoObBeEjJ_])")
+
+
+_LINE_START = re.compile(r"^(?=.)", re.MULTILINE)
+
+
+def indent_block(text: str) -> str:
+    """For ``@indent``: four spaces before each non-empty line of ``text``."""
+    return _LINE_START.sub("    ", text)
 
 
 def assigned_value(text: str, env: Mapping):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import struct
 import subprocess
 import sys
 import time
@@ -48,12 +47,16 @@ class Outcome(NamedTuple):
 @dataclass(frozen=True)
 class Limits:
     timeout: float = 1.0  # seconds per program (soft, inside the worker)
-    memory_mb: int = 1024  # address-space limit of the worker process
+    memory_mb: int = 1024  # address-space limit of the worker process (0: none)
     output_limit: int = 1 << 20  # characters of stdout per program
     batch_slack: float = 5.0  # seconds added to the hard deadline of a batch
 
 
 def _limit_memory(megabytes: int):
+    """A preexec function setting the address-space limit (None for 0: node needs none)."""
+    if not megabytes:
+        return None
+
     def apply() -> None:
         import resource
 
@@ -104,7 +107,7 @@ class Worker:
         data = json.dumps({"programs": programs, "timeout": self.limits.timeout,
                            "output_limit": self.limits.output_limit}).encode()
         try:
-            self.proc.stdin.write(struct.pack(">I", len(data)) + data)
+            self.proc.stdin.write(data + b"\n")
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             raise WorkerDied(str(exc)) from None
@@ -112,16 +115,11 @@ class Worker:
         self.batch = programs
 
     def receive(self) -> list[Outcome]:
-        stream = self.proc.stdout
-        header = stream.read(4)
-        if len(header) < 4:
-            raise WorkerDied(f"worker exited with {self.proc.wait()}")
-        (size,) = struct.unpack(">I", header)
-        payload = stream.read(size)
-        if len(payload) < size:
+        line = self.proc.stdout.readline()
+        if not line.endswith(b"\n"):
             raise WorkerDied(f"worker exited with {self.proc.wait()}")
         self.busy_since = None
-        return [Outcome._make(r) for r in json.loads(payload)["results"]]
+        return [Outcome._make(r) for r in json.loads(line)["results"]]
 
     def receive_or_restart(self) -> None:
         """Drain the answer to an abandoned batch (cheaper than a new process), or restart if hung."""
