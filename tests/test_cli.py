@@ -262,3 +262,23 @@ def test_a_real_process_reports_a_grammar_error_without_a_traceback(tmp_path):
     assert run.stderr.splitlines()[0].startswith("tinyfuzz: error: bad.bnf:2:13: undefined nonterminal")
     assert run.stderr.splitlines()[-1].strip() == "^"
     assert tree(tmp_path) == ["bad.bnf"]
+
+
+def test_run_shows_outcomes_side_by_side_and_exits_1_on_a_bug(tmp_path):
+    import stat
+
+    same = tmp_path / "same.py"
+    same.write_text("print(6 * 7)\n")
+    compiler = tmp_path / "offbyone"
+    compiler.write_text(f"#!{sys.executable}\nimport sys\nprint(int(open(sys.argv[1]).read()[6:11].replace(' * ', '*').split('*')[0]) * 7 + 1)\n")
+    compiler.chmod(compiler.stat().st_mode | stat.S_IEXEC)
+    toy = tmp_path / "toy.toml"
+    toy.write_text(f'name = "offbyone"\nkind = "command"\ncommand = ["{compiler}", "{{file}}"]\n')
+    agreeing = CliRunner().invoke(main, ["run", "--target", "cpython", str(same)])
+    assert agreeing.exit_code == 0, agreeing.output
+    assert "cpython (reference)" in agreeing.output and "42" in agreeing.output
+    differing = CliRunner().invoke(main, ["run", "--target", str(toy), str(same)])
+    assert differing.exit_code == 1, differing.output
+    assert "43" in differing.output and "offbyone: output differs (signature" in differing.output
+    unknown = CliRunner().invoke(main, ["run", "--target", "nope", str(same)])
+    assert unknown.exit_code == 2 and "unknown target 'nope'" in unknown.output

@@ -58,7 +58,7 @@ def test_a_crashing_worker_is_replaced_and_the_culprit_named(worker):
 
 def test_memory_limit_turns_a_huge_allocation_into_memory_error(worker):
     (outcome,) = worker.run(["x = bytearray(2 ** 31)"])
-    assert (outcome.status, outcome.exc_type) == ("exception", "MemoryError")
+    assert (outcome.status, outcome.exc_type) == ("oom", "MemoryError")
 
 
 def test_output_limit():

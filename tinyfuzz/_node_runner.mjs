@@ -6,7 +6,10 @@
 //   node _node_runner.mjs pyodide /path/to/pyodide.mjs
 //
 // Each program runs in a fresh globals dict named __main__. A program cannot be interrupted from
-// inside (WebAssembly has no signals): the harness's hard deadline kills this process instead.
+// inside (WebAssembly has no signals), so before each program this writes {"started": i}: the
+// harness then kills this process when program i overruns, and knows which program did it.
+// If the engine itself fails (a program exited it), the process exits: the harness restarts it.
+import { writeSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 
@@ -18,7 +21,7 @@ async function load() {
   const module = await import(pathToFileURL(modulePath).href);
   if (engine === "micropython") {
     const mp = await module.loadMicroPython({
-      stdout: (bytes) => { captured += typeof bytes === "string" ? bytes : decoder.decode(bytes); },
+      stdout: (bytes) => capture(typeof bytes === "string" ? bytes : decoder.decode(bytes)),
       linebuffer: false,
       heapsize: 256 * 1024 * 1024,
     });
@@ -27,7 +30,7 @@ async function load() {
   }
   if (engine === "pyodide") {
     const py = await module.loadPyodide();
-    py.setStdout({ write: (buffer) => { captured += decoder.decode(buffer); return buffer.length; } });
+    py.setStdout({ write: (buffer) => { capture(decoder.decode(buffer)); return buffer.length; } });
     const newDict = py.globals.get("dict");
     return (source) => {
       const namespace = newDict();
@@ -43,26 +46,34 @@ async function load() {
   throw new Error(`unknown engine ${engine}: use micropython or pyodide`);
 }
 
-function outcome(run, source, outputLimit) {
+let outputLimit = 1 << 20;
+let overflow = false;
+
+function capture(text) {  // keeps no more than the limit: a flood of output costs nothing more
+  if (captured.length <= outputLimit) captured += text;
+  else overflow = true;
+}
+
+function outcome(run, source) {
   captured = "";
+  overflow = false;
   const start = performance.now();
   let status = "ok", excType = "", excMessage = "";
   try {
     run(source);
   } catch (error) {
     if (error && error.type) {  // a Python exception: its type and the traceback's last line
-      status = "exception";
       excType = error.type;
+      status = excType === "MemoryError" ? "oom" : "exception";
       const lines = String(error.message).trimEnd().split("\n");
       const last = lines[lines.length - 1];
       excMessage = last.startsWith(excType + ":") ? last.slice(excType.length + 1).trim() : "";
-    } else {
-      status = "crash";
-      excMessage = String(error && error.message || error);
+    } else {  // the engine itself failed (it exited, or ran out of memory): this process is done
+      process.exit(70);
     }
   }
   const seconds = (performance.now() - start) / 1000;
-  if (captured.length > outputLimit) {
+  if (overflow || captured.length > outputLimit) {
     return ["output-limit", captured.slice(0, outputLimit), "", "", seconds];
   }
   return [status, captured, excType, excMessage, seconds];
@@ -73,7 +84,10 @@ const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
 for await (const line of lines) {
   if (!line) continue;
   const request = JSON.parse(line);
-  const limit = request.output_limit ?? 1 << 20;
-  const results = request.programs.map((source) => outcome(run, source, limit));
-  process.stdout.write(JSON.stringify({ results }) + "\n");
+  outputLimit = request.output_limit ?? 1 << 20;
+  const results = request.programs.map((source, index) => {
+    writeSync(1, JSON.stringify({ started: index }) + "\n");  // the harness's per-program deadline
+    return outcome(run, source);
+  });
+  writeSync(1, JSON.stringify({ results }) + "\n");
 }

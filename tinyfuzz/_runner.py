@@ -7,7 +7,7 @@ MicroPython and Pyodide, or a toy compiler's own persistent worker): one JSON ob
 Request (stdin):   {"programs": [source, ...], "timeout": seconds, "output_limit": chars}
 Response (stdout): {"results": [[status, stdout, exc_type, exc_message, seconds], ...]}
 
-``status`` is ``ok``, ``exception``, ``timeout`` or ``output-limit``. Each program runs as a module
+``status`` is ``ok``, ``exception``, ``oom`` (MemoryError), ``timeout`` or ``output-limit``. Each program runs as a module
 ``__main__`` in a fresh namespace, its stdout captured. The per-program time limit here is soft (a
 periodic timer checks the running program's deadline); the harness kills the whole process if even
 that does not return (a long computation inside one C call).
@@ -15,6 +15,7 @@ that does not return (a long computation inside one C call).
 
 import io
 import json
+import os
 import signal
 import sys
 import time
@@ -27,6 +28,7 @@ class _Timeout(BaseException):
 # One periodic timer per batch instead of two setitimer calls per program (they cost ~5% of a short
 # program's run): each tick checks the running program's deadline and stops it once it has passed.
 _deadline = float("inf")
+_PID = os.getpid()
 
 
 def _on_tick(signum, frame):
@@ -55,9 +57,13 @@ def run_program(source, timeout, output_limit=1 << 20):
         exec(compile(source, "<program>", "exec"), namespace)
     except _Timeout:
         status = "timeout"
+    except MemoryError as exc:
+        status, exc_type, exc_message = "oom", "MemoryError", str(exc)
     except BaseException as exc:  # the program's own exception is its outcome, whatever it is
         status, exc_type, exc_message = "exception", type(exc).__name__, str(exc)
     finally:
+        if os.getpid() != _PID:  # a child the program forked: it must not go on as a worker
+            os._exit(0)
         _deadline = float("inf")
         sys.stdout = real_stdout
     seconds = time.perf_counter() - start
@@ -93,6 +99,7 @@ def main():
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdin = io.StringIO()  # programs never read the protocol stream
     signal.signal(signal.SIGALRM, _on_tick)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children a program forks are reaped at exit
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 2000))
     while True:
         request = _read_message(stdin)

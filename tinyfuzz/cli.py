@@ -75,6 +75,61 @@ def generate(count, grammar, level, seed, output, fmt, workers, quiet) -> None:
     _print_summary(console, summary)
 
 
+@main.command()
+@click.option("--target", "targets", multiple=True, required=True,
+              help="A target to compare with the reference: a bundled name (pypy, micropython, "
+                   "pyodide, cpython) or a path to a target .toml file. Repeatable.")
+@click.option("--reference", default="cpython", show_default=True, help="The target taken as right.")
+@click.argument("programs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@_user_errors
+def run(targets, reference, programs) -> None:
+    """Run programs on the reference and on each target; show the outcomes side by side.
+
+    Exits with 1 when some target differs in a way its documented differences do not explain.
+    """
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from tinyfuzz.oracle import compare
+    from tinyfuzz.targets import load_target
+
+    loaded = [load_target(reference)] + [load_target(t) for t in targets]
+    sources = [Path(p).read_text(encoding="utf-8") for p in programs]
+    outcomes = {t.name: t.run(sources) for t in loaded}  # each target: one warm worker, all programs
+    console = Console()
+    bugs = 0
+    for index, path in enumerate(programs):
+        table = Table(title=path, show_lines=True)
+        table.add_column("")
+        for target in loaded:
+            table.add_column(target.name + (" (reference)" if target is loaded[0] else ""))
+        row = [outcomes[t.name][index] for t in loaded]
+        differences = [compare(row[0], outcome, target) for target, outcome in zip(loaded[1:], row[1:])]
+        styles = [""] + ["" if d is None else "yellow" if d.known else "bold red" for d in differences]
+        table.add_row("status", *(f"[{s}]{o.status}[/]" if s else o.status for s, o in zip(styles, row)))
+        table.add_row("stdout", *(_clip(o.stdout) for o in row))
+        table.add_row("exception", *(f"{o.exc_type}: {o.exc_message}" if o.exc_type else "" for o in row))
+        console.print(table)
+        for difference in differences:
+            if difference is None:
+                continue
+            if difference.known:
+                console.print(f"[yellow]{difference.target}: {difference.kind} differs, a documented "
+                              f"difference ({difference.known})[/]")
+            else:
+                bugs += 1
+                console.print(f"[bold red]{difference.target}: {difference.kind} differs "
+                              f"(signature {difference.signature})[/]")
+    sys.exit(1 if bugs else 0)
+
+
+def _clip(text: str, lines: int = 12) -> str:
+    parts = text.splitlines()
+    return "\n".join(parts[:lines] + ([f"... {len(parts) - lines} more lines"] if len(parts) > lines else []))
+
+
 def _print_summary(console, summary) -> None:
     from rich.table import Table
 

@@ -87,7 +87,6 @@ DIRECTIVES = {
     "feature": (1, "@feature NAME <rule>..."),
     "since": (1, "@since 3.10 <rule>..."),
     "indent": (0, "@indent <rule>..."),
-    "max_size": (1, "@max_size N"),
 }
 
 
@@ -102,7 +101,6 @@ class Grammar:
     min_cost: Mapping[str, int]
     path: str = "<grammar>"
     name: str = "grammar"
-    max_size: int | None = None  # the grammar's default size budget (@max_size), if it declares one
 
     def start_for(self, level: str | None = None) -> str:
         """The start rule for ``level`` (a declared level name, ``all``, or a rule name)."""
@@ -307,11 +305,6 @@ def _parse_directive(text: str, line: int, src: _Lines) -> Directive:
         else:
             words.append(part)
         column += len(part)
-    if keyword == "max_size":  # the one directive without symbols: a grammar's default budget
-        if len(words) != 1 or symbols or not words[0].isdigit() or int(words[0]) < 1:
-            raise src.error(f"malformed @max_size: write it as {usage} (a positive number of rule "
-                            "expansions)", line, indent + 1)
-        return Directive(keyword, tuple(words), (), line, indent + 1)
     if len(words) != n_words or not symbols:
         raise src.error(f"malformed @{keyword}: write it as {usage}", line, indent + 1)
     if keyword == "start" and len(symbols) != 1 or keyword == "level" and len(symbols) != 1:
@@ -390,10 +383,6 @@ def parse_bnf(text: str, path: str = "<grammar>", *, check_unreachable: bool = T
     else:
         raise src.error("no start rule: add a line '@start <name>' or define <start> ::= ...", 1, 1)
     levels = {d.words[0]: d.symbols[0].name for d in directives if d.keyword == "level"}
-    sizes = [d for d in directives if d.keyword == "max_size"]
-    if len(sizes) > 1:
-        raise src.error("more than one @max_size: keep one", sizes[1].line, sizes[1].column)
-    max_size = int(sizes[0].words[0]) if sizes else None
 
     cost = min_costs(rules)
     for name, rule in rules.items():
@@ -410,8 +399,7 @@ def parse_bnf(text: str, path: str = "<grammar>", *, check_unreachable: bool = T
                                 "a rule or delete it", rule.line, rule.column)
     stem = Path(path).stem if path != "<grammar>" else "grammar"
     return Grammar(rules=MappingProxyType(rules), start=start, levels=MappingProxyType(levels),
-                   directives=tuple(directives), min_cost=MappingProxyType(cost), path=path, name=stem,
-                   max_size=max_size)
+                   directives=tuple(directives), min_cost=MappingProxyType(cost), path=path, name=stem)
 
 
 def _is_cause_of_nontermination(name: str, rules: Mapping[str, Rule], cost) -> bool:

@@ -21,7 +21,6 @@ Each directive names nonterminals and gives them one meaning during derivation:
 ``@since 3.10 <r>``          ``<r>`` needs that Python version (targets declaring an older one skip it).
 ``@indent <r>``              the text ``<r>`` derives is a block: each of its non-empty lines gets four
                              more spaces in front (nested blocks nest their indentation).
-``@max_size N``              the grammar's default size budget, in rule expansions (names no rule).
 
 One implementation (``tinyfuzz.derivation``) applies these for both the dataset sampler and the
 Hypothesis strategies.

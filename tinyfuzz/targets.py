@@ -146,10 +146,10 @@ def _target_from(data: dict, path: Path) -> Target:
         except ValueError:
             raise TargetError(f"{path}: python_version = {version!r}: write it like \"3.9\"") from None
     limits = data.get("limits", {})
-    unknown = set(limits) - {"timeout", "memory_mb", "output_limit", "batch_slack"}
+    unknown = set(limits) - {"timeout", "memory_mb", "output_limit", "batch_slack", "startup"}
     if unknown:
         raise TargetError(f"{path}: unknown [limits] keys {sorted(unknown)}: use timeout, "
-                          "memory_mb, output_limit, batch_slack")
+                          "memory_mb, output_limit, batch_slack, startup")
     known = []
     for entry in data.get("known", []):
         if entry.get("kind") not in DIFFERENCE_KINDS:

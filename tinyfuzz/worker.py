@@ -28,7 +28,7 @@ RUNNER = str(Path(__file__).with_name("_runner.py"))
 
 
 class Outcome(NamedTuple):
-    """What running one program did. ``status``: ok, exception, timeout, output-limit, crash.
+    """What running one program did. ``status``: ok, exception, oom, timeout, output-limit, crash.
 
     A NamedTuple rather than a dataclass: one is made per program, and this is the cheap immutable kind.
     """
@@ -50,6 +50,7 @@ class Limits:
     memory_mb: int = 1024  # address-space limit of the worker process (0: none)
     output_limit: int = 1 << 20  # characters of stdout per program
     batch_slack: float = 5.0  # seconds added to the hard deadline of a batch
+    startup: float = 5.0  # seconds a new worker may take before its first answer
 
 
 def _limit_memory(megabytes: int):
@@ -85,7 +86,7 @@ class WorkerDied(Exception):
 
 
 class Worker:
-    """One warm worker process speaking the ``_runner`` frame protocol."""
+    """One warm worker process speaking the JSON-lines protocol of ``_runner.py``."""
 
     def __init__(self, argv: Sequence[str] | None = None, limits: Limits = Limits(),
                  env: dict | None = None):
@@ -102,6 +103,11 @@ class Worker:
             raise TargetError(f"cannot start worker: {self.argv[0]} not found") from None
         self.busy_since: float | None = None
         self.batch: list[str] = []
+        self.warm = False  # has it answered once (its start-up is over)?
+        # Workers that cannot stop a program themselves (WebAssembly) report each program as it
+        # starts: then the hard deadline is per program and the culprit of a hang is known.
+        self.progress: int | None = None
+        self.progress_at = 0.0
 
     def send(self, programs: list[str]) -> None:
         data = json.dumps({"programs": programs, "timeout": self.limits.timeout,
@@ -113,13 +119,30 @@ class Worker:
             raise WorkerDied(str(exc)) from None
         self.busy_since = time.monotonic()
         self.batch = programs
+        self.progress = None
 
-    def receive(self) -> list[Outcome]:
+    def receive(self) -> list[Outcome] | None:
+        """The batch's outcomes, or None for a progress line (the batch is still running)."""
         line = self.proc.stdout.readline()
         if not line.endswith(b"\n"):
             raise WorkerDied(f"worker exited with {self.proc.wait()}")
+        message = json.loads(line)
+        self.warm = True
+        if "started" in message:
+            self.progress, self.progress_at = message["started"], time.monotonic()
+            return None
         self.busy_since = None
-        return [Outcome._make(r) for r in json.loads(line)["results"]]
+        self.reap_strays()
+        return [Outcome._make(r) for r in message["results"]]
+
+    def reap_strays(self) -> None:
+        """Kill any process a program left behind (a forked child): the worker itself has none."""
+        try:
+            strays = psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return
+        for stray in strays:
+            reap(stray.pid)
 
     def receive_or_restart(self) -> None:
         """Drain the answer to an abandoned batch (cheaper than a new process), or restart if hung."""
@@ -129,33 +152,51 @@ class Worker:
         try:
             if not answered:
                 raise WorkerDied("hung")
-            self.receive()
+            self.wait()
         except WorkerDied:
             self.restart()
 
     def deadline(self) -> float:
-        return (self.busy_since or time.monotonic()) + self.limits.timeout * max(len(self.batch), 1) \
-            + self.limits.batch_slack
+        limits = self.limits
+        if self.progress is not None:
+            return self.progress_at + limits.timeout + limits.batch_slack
+        start = self.busy_since or time.monotonic()
+        return (start + limits.timeout * max(len(self.batch), 1) + limits.batch_slack
+                + (0 if self.warm else limits.startup))
+
+    def wait(self) -> list[Outcome]:
+        """Wait for the answer to the batch sent, within the hard deadline."""
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            while True:
+                if not sel.select(max(self.deadline() - time.monotonic(), 0)):
+                    raise WorkerDied("hung")
+                outcomes = self.receive()
+                if outcomes is not None:
+                    return outcomes
 
     def run(self, programs: list[str]) -> list[Outcome]:
         """Run a batch and wait for it (hard deadline); on death or hang, isolate the culprit."""
         try:
             self.send(programs)
-            with selectors.DefaultSelector() as sel:
-                sel.register(self.proc.stdout, selectors.EVENT_READ)
-                if not sel.select(max(self.deadline() - time.monotonic(), 0)):
-                    raise WorkerDied("hung")
-            return self.receive()
+            return self.wait()
         except WorkerDied:
             return self.recover()
 
     def recover(self) -> list[Outcome]:
-        """The worker died or hung on ``self.batch``: restart it and run each program alone."""
-        batch = self.batch
+        """The worker died or hung on ``self.batch``: restart it, name the culprit, rerun the rest.
+
+        A worker that reported which program it was running names the culprit at once; otherwise
+        each program runs alone until one does it again."""
+        batch, culprit = self.batch, self.progress
         self.restart()
+        verdict = Outcome("timeout" if self._last_hung else "crash", exc_message=self._last_reason)
         if len(batch) == 1:
-            status = "timeout" if self._last_hung else "crash"
-            return [Outcome(status, exc_message=self._last_reason)]
+            return [verdict]
+        if culprit is not None:
+            before = self.run(batch[:culprit]) if culprit else []
+            after = self.run(batch[culprit + 1:]) if culprit + 1 < len(batch) else []
+            return before + [verdict] + after
         return [outcome for program in batch for outcome in self.run([program])]
 
     _last_hung = False
@@ -245,14 +286,18 @@ class WorkerPool:
                 answered = {key.data for key, _ in events}
                 now = time.monotonic()
                 for worker in [w for w in assigned if w in answered or w.deadline() <= now]:
-                    sel.unregister(worker.proc.stdout)
-                    index = assigned.pop(worker)
+                    stream = worker.proc.stdout  # recover() replaces the process and its pipes
                     try:
                         if worker not in answered:
                             raise WorkerDied("hung")
-                        pending[index] = worker.receive()
+                        outcomes = worker.receive()
+                        if outcomes is None:  # a progress line: still running
+                            continue
+                        sel.unregister(stream)
                     except WorkerDied:
-                        pending[index] = worker.recover()
+                        sel.unregister(stream)
+                        outcomes = worker.recover()
+                    pending[assigned.pop(worker)] = outcomes
 
     def close(self) -> None:
         for worker in self.workers:

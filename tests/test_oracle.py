@@ -1,0 +1,67 @@
+"""The oracle on hand-made outcomes: classification, documented differences, signatures."""
+
+import pytest
+
+from tinyfuzz.oracle import classify, compare
+from tinyfuzz.targets import KnownDifference, Target
+from tinyfuzz.worker import Limits, Outcome
+
+OK = Outcome("ok", "1\n")
+
+
+def target(*known, normalize=()):
+    return Target("t", "worker", ("x",), None, Limits(), normalize=normalize, known=known)
+
+
+@pytest.mark.parametrize("observed, kind", [
+    (Outcome("ok", "1\n"), None),
+    (Outcome("ok", "2\n"), "output"),
+    (Outcome("timeout"), "hang"),
+    (Outcome("crash", exc_message="signal 11"), "crash"),
+    (Outcome("exception", "1\n", "ValueError", "x"), "exception-type"),
+    (Outcome("oom", "1\n", "MemoryError"), "exception-type"),
+])
+def test_classify(observed, kind):
+    assert classify(OK, observed) == kind
+
+
+def test_exception_message_is_the_least_serious():
+    expected = Outcome("exception", "", "KeyError", "'k'")
+    assert classify(expected, Outcome("exception", "", "KeyError", "k")) == "exception-message"
+    assert classify(expected, Outcome("exception", "x", "KeyError", "k")) == "output"
+
+
+def test_a_documented_difference_explains_only_what_it_says():
+    sets = KnownDifference("set-order", "", "output", normalize=("sort-sets",))
+    messages = KnownDifference("messages", "", "exception-message")
+    expected = Outcome("exception", "{1, 2, 3}\n", "KeyError", "'k'")
+    both = compare(expected, Outcome("exception", "{3, 1, 2}\n", "KeyError", "k"),
+                   target(sets, messages))
+    assert both.kind == "output" and both.known == "set-order, messages" and not both.is_bug
+    wrong = compare(expected, Outcome("exception", "{3, 1, 4}\n", "KeyError", "k"),
+                    target(sets, messages))
+    assert wrong.is_bug and wrong.kind == "output"
+    only_sets = compare(expected, Outcome("exception", "{3, 1, 2}\n", "KeyError", "k"), target(sets))
+    assert only_sets.is_bug and only_sets.kind == "exception-message"
+
+
+def test_exc_types_restrict_a_rule():
+    rule = KnownDifference("zero", "", "exception-message", exc_types=("ZeroDivisionError",))
+    zero = Outcome("exception", "", "ZeroDivisionError", "division by zero")
+    assert compare(zero, zero._replace(exc_message="divide by zero"), target(rule)).known == "zero"
+    key = Outcome("exception", "", "KeyError", "'k'")
+    assert compare(key, key._replace(exc_message="k"), target(rule)).is_bug
+
+
+def test_signatures_bucket_by_shape_not_by_values():
+    t = target()
+    a = compare(Outcome("ok", "x = 1\n"), Outcome("ok", "x = 2\n"), t)
+    b = compare(Outcome("ok", "x = 7\n"), Outcome("ok", "x = 9\n"), t)
+    c = compare(Outcome("ok", "x = 1\n"), Outcome("ok", "y\n"), t)
+    assert a.signature == b.signature != c.signature
+    assert compare(OK, Outcome("timeout"), t).signature != compare(OK, Outcome("crash"), t).signature
+
+
+def test_target_normalizers_apply_before_comparing():
+    assert compare(Outcome("ok", "a  \n"), Outcome("ok", "a\n"),
+                   target(normalize=("strip-trailing-space",))) is None
