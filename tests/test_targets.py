@@ -95,6 +95,12 @@ EXPECTED = {
                     "fork": ("exception", "AttributeError"),
                     "100 MB of output": ("timeout", ""),  # it writes ~3 MB/s: the deadline stops it
                     "fine after all that": ("ok", "")},
+    "pyodide": {"infinite loop": ("timeout", ""), "huge list": ("exception", "OverflowError"),
+                "deep recursion": ("exception", "RecursionError"),
+                "exit": ("crash", ""),  # os._exit ends the engine: the node process exits
+                "segfault": ("ok", ""),  # address 1 is ordinary WebAssembly memory
+                "fork": ("exception", "OSError"), "100 MB of output": ("output-limit", ""),
+                "fine after all that": ("ok", "")},
 }
 
 
@@ -102,6 +108,7 @@ EXPECTED = {
     "cpython",
     pytest.param("pypy", marks=pytest.mark.pypy),
     pytest.param("micropython", marks=pytest.mark.micropython),
+    pytest.param("pyodide", marks=pytest.mark.pyodide),
 ])
 def test_hostile_programs_are_classified_and_leave_nothing_behind(name):
     target = require_target(name)

@@ -54,6 +54,18 @@ function capture(text) {  // keeps no more than the limit: a flood of output cos
   else overflow = true;
 }
 
+function send(message) {  // all of it: stdout may be a non-blocking pipe that takes it in parts
+  const bytes = Buffer.from(JSON.stringify(message) + "\n");
+  let written = 0;
+  while (written < bytes.length) {
+    try {
+      written += writeSync(1, bytes, written);
+    } catch (error) {
+      if (error.code !== "EAGAIN") throw error;
+    }
+  }
+}
+
 function outcome(run, source) {
   captured = "";
   overflow = false;
@@ -86,8 +98,8 @@ for await (const line of lines) {
   const request = JSON.parse(line);
   outputLimit = request.output_limit ?? 1 << 20;
   const results = request.programs.map((source, index) => {
-    writeSync(1, JSON.stringify({ started: index }) + "\n");  // the harness's per-program deadline
+    send({ started: index });  // the harness's per-program deadline
     return outcome(run, source);
   });
-  writeSync(1, JSON.stringify({ results }) + "\n");
+  send({ results });
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import time
 from array import array
@@ -148,7 +149,9 @@ def generate_dataset(n: int, output: str | Path, *, grammar="tinypy", level: str
         raise InvalidArgument(f"format={fmt!r}: choose one of {', '.join(FORMATS)}")
     if batch_size < 1:
         raise InvalidArgument(f"batch_size={batch_size}: must be at least 1")
-    sampler = Sampler(grammar, level=level, seed=seed, max_size=max_size)
+    # The programs run on this interpreter: no construct newer than it (@since).
+    sampler = Sampler(grammar, level=level, seed=seed, max_size=max_size,
+                      python_version=sys.version_info[:2])
     path, temp, out = _open_output(output)
     summary = DatasetSummary(str(path))
     started = time.perf_counter()

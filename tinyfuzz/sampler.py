@@ -19,9 +19,11 @@ class Sampler:
     """Draws programs from a grammar at a level; counts the draws the semantic layer had to redraw."""
 
     def __init__(self, grammar: Grammar | str | Path = "tinypy", *, level: str | None = None,
-                 seed: int = 0, max_size: int = DEFAULT_MAX_SIZE, exclude_features=()):
+                 seed: int = 0, max_size: int = DEFAULT_MAX_SIZE, exclude_features=(),
+                 python_version: tuple | None = None):
         self.grammar = load_grammar(grammar)
-        self.compiled = CompiledGrammar(self.grammar, exclude_features=frozenset(exclude_features))
+        self.compiled = CompiledGrammar(self.grammar, exclude_features=frozenset(exclude_features),
+                                        python_version=python_version)
         self.level = level or "all"
         self.start = self.compiled.rule_index(self.grammar.start_for(level))
         self.max_size = max_size

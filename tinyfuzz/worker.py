@@ -108,6 +108,7 @@ class Worker:
         # starts: then the hard deadline is per program and the culprit of a hang is known.
         self.progress: int | None = None
         self.progress_at = 0.0
+        self.pending_bytes = b""  # what the worker wrote after the last complete line
 
     def send(self, programs: list[str]) -> None:
         data = json.dumps({"programs": programs, "timeout": self.limits.timeout,
@@ -122,18 +123,23 @@ class Worker:
         self.progress = None
 
     def receive(self) -> list[Outcome] | None:
-        """The batch's outcomes, or None for a progress line (the batch is still running)."""
-        line = self.proc.stdout.readline()
-        if not line.endswith(b"\n"):
+        """Read what the worker has written (call when its stdout is readable: this never blocks).
+        The batch's outcomes, or None while it is still running (a progress line, part of a line)."""
+        chunk = os.read(self.proc.stdout.fileno(), 1 << 20)
+        if not chunk:
             raise WorkerDied(f"worker exited with {self.proc.wait()}")
-        message = json.loads(line)
-        self.warm = True
-        if "started" in message:
-            self.progress, self.progress_at = message["started"], time.monotonic()
-            return None
-        self.busy_since = None
-        self.reap_strays()
-        return [Outcome._make(r) for r in message["results"]]
+        self.pending_bytes += chunk
+        while b"\n" in self.pending_bytes:
+            line, _, self.pending_bytes = self.pending_bytes.partition(b"\n")
+            message = json.loads(line)
+            self.warm = True
+            if "started" in message:
+                self.progress, self.progress_at = message["started"], time.monotonic()
+                continue
+            self.busy_since = None
+            self.reap_strays()
+            return [Outcome._make(r) for r in message["results"]]
+        return None
 
     def reap_strays(self) -> None:
         """Kill any process a program left behind (a forked child): the worker itself has none."""
