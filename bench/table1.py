@@ -30,6 +30,7 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # run from anywhere, installed or not
 MB = 1024 * 1024
 
 # The paper's Table 1: programs -> (seconds, peak memory in MB).
@@ -118,17 +119,9 @@ def count_records(path: Path) -> int:
 
 
 def kill_tree(proc: subprocess.Popen) -> None:
-    try:
-        root = psutil.Process(proc.pid)
-        tree = root.children(recursive=True) + [root]
-    except psutil.NoSuchProcess:
-        return
-    for p in tree:
-        try:
-            p.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(tree, timeout=5)
+    from tinyfuzz.worker import reap
+
+    reap(proc.pid)
 
 
 def run_one(n: int, args) -> dict:

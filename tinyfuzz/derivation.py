@@ -192,21 +192,16 @@ class CompiledGrammar:
 
     def _may_bind(self) -> list[bool]:
         """Can an expansion of each rule bind a name (so a redraw must restore the scopes)?"""
-        result = [bool(self.bind_kind[i]) for i in range(len(self.names))]
-        children = self._children()
-        changed = True
-        while changed:
-            changed = False
-            for i in range(len(self.names)):
-                if not result[i] and any(result[x] for x in children[i]):
-                    result[i] = changed = True
-        return result
+        return self._spread([bool(self.bind_kind[i]) for i in range(len(self.names))])
 
     def _touches_state(self) -> list[bool]:
         """Can an expansion of each rule change state beyond its text: bind names, record
         features or assignments? (Then a redraw must snapshot and restore that state.)"""
-        result = [self.may_bind[i] or bool(self.flags[i] & (FEATURE | ASSIGN))
-                  for i in range(len(self.names))]
+        return self._spread([self.may_bind[i] or bool(self.flags[i] & (FEATURE | ASSIGN))
+                             for i in range(len(self.names))])
+
+    def _spread(self, result: list[bool]) -> list[bool]:
+        """A property of rules, extended to every rule whose expansion can reach one that has it."""
         children = self._children()
         changed = True
         while changed:
