@@ -125,6 +125,48 @@ def run(targets, reference, programs) -> None:
     sys.exit(1 if bugs else 0)
 
 
+@main.command()
+@click.option("--target", required=True, help="The target that differs: a bundled name or a .toml path.")
+@click.option("--reference", default="cpython", show_default=True, help="The target taken as right.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the reduced program here instead of printing it.")
+@click.argument("program", type=click.Path(exists=True, dir_okay=False))
+@_user_errors
+def shrink(target, reference, output, program) -> None:
+    """Reduce PROGRAM while TARGET keeps differing from the reference with the same signature."""
+    from pathlib import Path
+
+    from tinyfuzz.errors import InvalidArgument
+    from tinyfuzz.oracle import compare
+    from tinyfuzz.shrink import reduce
+    from tinyfuzz.targets import load_target
+
+    source = Path(program).read_text(encoding="utf-8")
+    under_test, right = load_target(target), load_target(reference)
+    with right.pool(1) as right_pool, under_test.pool(1) as test_pool:
+        def difference(candidate: str):
+            (expected,) = next(right_pool.map(iter([[candidate]])))
+            (observed,) = next(test_pool.map(iter([[candidate]])))
+            return compare(expected, observed, under_test)
+
+        first = difference(source)
+        if first is None or not first.is_bug:
+            raise InvalidArgument(f"{program}: {under_test.name} does not differ from {right.name} "
+                                  "on it in an undocumented way: nothing to shrink")
+
+        def same_finding(candidate: str) -> bool:
+            found = difference(candidate)
+            return found is not None and found.signature == first.signature
+
+        result = reduce(source, same_finding)
+    click.echo(f"{first.kind} (signature {first.signature}): {len(source)} -> "
+               f"{len(result.source)} characters in {result.tests_run} test runs", err=True)
+    if output:
+        Path(output).write_text(result.source, encoding="utf-8")
+    else:
+        click.echo(result.source, nl=not result.source.endswith("\n"))
+
+
 def _clip(text: str, lines: int = 12) -> str:
     parts = text.splitlines()
     return "\n".join(parts[:lines] + ([f"... {len(parts) - lines} more lines"] if len(parts) > lines else []))

@@ -1,0 +1,86 @@
+"""The pytest plugin, run with pytester: options, skipping, usage errors, finding and shrinking the
+toy compiler's seeded bugs, the crash store, and replay until the bug is fixed."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tinyfuzz.findings import read_finding
+
+pytest_plugins = ["pytester"]
+ROOT = Path(__file__).resolve().parent.parent
+TOYC = ROOT / "examples" / "toyc" / "toyc.toml"
+FIXES = {"div": "TOYC_FIX_DIV", "not": "TOYC_FIX_NOT", "range": "TOYC_FIX_RANGE"}
+
+
+def test_options_have_their_own_group(pytester):
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(["*tinyfuzz differential fuzzing*", "*--tinyfuzz-target*",
+                                 "*--tinyfuzz-profile*", "*--tinyfuzz-crashes*"])
+
+
+def test_without_a_target_the_differential_test_skips_with_a_reason(pytester):
+    result = pytester.runpytest("--pyargs", "tinyfuzz.differential", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*no --target given: pytest --target pypy*"])
+
+
+def test_an_unknown_target_is_a_usage_error(pytester):
+    result = pytester.runpytest("--pyargs", "tinyfuzz.differential", "--target", "nope")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*tinyfuzz: unknown target 'nope'*"])
+
+
+def test_header_names_target_grammar_and_profile(pytester):
+    result = pytester.runpytest("--pyargs", "tinyfuzz.differential", "--tinyfuzz-target", "cpython",
+                                "--tinyfuzz-profile", "ci")
+    result.stdout.fnmatch_lines(["tinyfuzz: targets cpython; reference cpython; grammar tinypy; "
+                                 "profile tinyfuzz-ci*"])
+    result.assert_outcomes(passed=1)  # the reference agrees with itself
+
+
+def test_users_write_their_own_differential_test(pytester):
+    pytester.makepyfile("""
+        from hypothesis import given
+        from tinyfuzz import from_grammar
+
+        def test_mine(tinyfuzz_differential):
+            @tinyfuzz_differential.settings
+            @given(from_grammar("tinypy", level="1.1"))
+            def check(program):
+                tinyfuzz_differential.check(program.source)
+            check()
+    """)
+    pytester.runpytest("--target", "cpython", "--tinyfuzz-profile", "ci").assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("bug", sorted(FIXES))
+def test_toy_compiler_bug_is_found_shrunk_saved_and_replayed(pytester, monkeypatch, bug):
+    for name, variable in FIXES.items():  # only this bug is live
+        if name != bug:
+            monkeypatch.setenv(variable, "1")
+        else:
+            monkeypatch.delenv(variable, raising=False)
+    crashes = pytester.path / "crashes"
+    args = ["--pyargs", "tinyfuzz.differential", "--target", str(TOYC), "--tinyfuzz-profile", "ci",
+            "--tinyfuzz-crashes", str(crashes)]
+    found = pytester.runpytest(*args)
+    found.assert_outcomes(failed=1)
+    saved = sorted((crashes / "toyc").glob("*.py"))
+    assert len(saved) == 1, saved
+    finding = read_finding(saved[0])
+    lines = [line for line in finding.source.splitlines() if line.strip()]
+    assert len(lines) <= 3, finding.source
+    assert finding.header["target"] == "toyc" and finding.header["status"].startswith("open")
+    # Replay: the saved program is collected as a test, failing while the bug is there ...
+    replay = ["--target", str(TOYC), "--tinyfuzz-crashes", str(crashes)]
+    pytester.runpytest(*replay).assert_outcomes(failed=1)
+    # ... and passing once it is fixed.
+    monkeypatch.setenv(FIXES[bug], "1")
+    pytester.runpytest(*replay).assert_outcomes(passed=1)
+    # A difference marked as expected is reported as an expected failure instead.
+    monkeypatch.delenv(FIXES[bug])
+    saved[0].write_text(saved[0].read_text().replace("# status: open", "# status: expected"))
+    pytester.runpytest(*replay).assert_outcomes(xfailed=1)
+    assert os.listdir(crashes / "toyc") == [saved[0].name]  # written atomically: no temp files left

@@ -1,0 +1,106 @@
+"""Findings and the crash store: ``crashes/<target>/<signature>.py``.
+
+A finding file is the minimal program under a header of ``# key: value`` lines (target, kind,
+signature, expected and observed outcomes, tinyfuzz version, the one command that reproduces it, and
+``status``: ``open``, or ``expected`` for a difference a user marks as accepted). Files are written
+atomically (a temporary file in the same folder, then ``os.replace``), and one signature keeps one
+file: a smaller program replaces a larger one, never the reverse.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinyfuzz import __version__
+from tinyfuzz.worker import Outcome
+
+HEADER_END = "# ---"
+
+
+@dataclass(frozen=True)
+class Finding:
+    target: str  # the target's name, as in crashes/<target>/
+    target_spec: str  # what --target was given (a bundled name or a .toml path): to reproduce
+    kind: str
+    signature: str
+    source: str
+    expected: Outcome
+    observed: Outcome
+    reference: str = "cpython"
+
+
+def _describe(outcome: Outcome) -> str:
+    text = outcome.status
+    if outcome.exc_type:
+        text += f" {outcome.exc_type}: {outcome.exc_message}"[:200]
+    return text + f"; stdout {outcome.stdout[:200]!r}"
+
+
+def render(finding: Finding, status: str = "open") -> str:
+    lines = [
+        "# tinyfuzz finding",
+        f"# target: {finding.target}",
+        f"# target-spec: {finding.target_spec}",
+        f"# reference: {finding.reference}",
+        f"# kind: {finding.kind}",
+        f"# signature: {finding.signature}",
+        f"# expected ({finding.reference}): {_describe(finding.expected)}",
+        f"# observed ({finding.target}): {_describe(finding.observed)}",
+        f"# tinyfuzz: {__version__}",
+        f"# reproduce: tinyfuzz run --reference {finding.reference} --target {finding.target_spec} "
+        f"crashes/{finding.target}/{finding.signature}.py",
+        f"# status: {status}  (open: fails while the target differs; expected: a known difference)",
+        HEADER_END,
+    ]
+    return "\n".join(lines) + "\n" + finding.source.rstrip("\n") + "\n"
+
+
+@dataclass(frozen=True)
+class SavedFinding:
+    path: Path
+    header: dict
+    source: str
+
+    @property
+    def expected_difference(self) -> bool:
+        return self.header.get("status", "open").split()[0] == "expected"
+
+
+def read_finding(path: Path) -> SavedFinding:
+    header: dict = {}
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.rstrip("\n") == HEADER_END:
+            return SavedFinding(path, header, "".join(lines[index + 1:]))
+        key, _, value = line[2:].partition(": ")
+        if value:
+            header[key.strip()] = value.strip()
+    return SavedFinding(path, header, "".join(lines))  # no header: the whole file is the program
+
+
+def save_finding(folder: str | Path, finding: Finding) -> Path:
+    """Write ``finding`` to ``folder/<target>/<signature>.py`` unless a program no larger is there."""
+    directory = Path(folder) / finding.target
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{finding.signature}.py"
+    status = "open"
+    if path.exists():
+        saved = read_finding(path)
+        if len(saved.source.strip()) <= len(finding.source.strip()):
+            return path
+        status = saved.header.get("status", "open").split()[0]  # keep a user's "expected" mark
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(render(finding, status))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return path

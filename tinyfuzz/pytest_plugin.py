@@ -1,0 +1,260 @@
+"""The pytest plugin (entry point ``pytest11``): ``pytest --target NAME``.
+
+Options live in their own group; ``--target`` also has the alias ``--tinyfuzz-target`` for when
+another plugin owns ``--target``. The plugin adds fixtures (``tinyfuzz_target``, one test per
+``--target``; ``tinyfuzz_reference``; ``tinyfuzz_differential``, which runs, compares and records
+findings), the ``tinyfuzz`` marker, Hypothesis profiles (``tinyfuzz-dev``, ``tinyfuzz-ci``
+derandomised, ``tinyfuzz-nightly``), a report header line, and collects ``crashes/<target>/*.py`` as
+regression tests. Imports of tinyfuzz's heavier modules wait until a test needs them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+settings.register_profile("tinyfuzz-dev", max_examples=200, deadline=None)
+settings.register_profile("tinyfuzz-ci", max_examples=500, deadline=None, derandomize=True,
+                          database=None, print_blob=True)
+settings.register_profile("tinyfuzz-nightly", max_examples=20_000, deadline=None)
+PROFILES = ("dev", "ci", "nightly")
+
+
+def pytest_addoption(parser) -> None:
+    group = parser.getgroup("tinyfuzz", "tinyfuzz differential fuzzing")
+    names = ["--tinyfuzz-target"]
+    try:  # the short name, unless another plugin has it
+        parser.addoption("--target", action="append", dest="tinyfuzz_targets", default=[],
+                         help=argparse_help())
+    except ValueError:
+        pass
+    group.addoption(*names, action="append", dest="tinyfuzz_targets", default=[],
+                    help=argparse_help())
+    group.addoption("--tinyfuzz-reference", default="cpython",
+                    help="the target taken as right (default: cpython)")
+    group.addoption("--tinyfuzz-grammar", default="tinypy",
+                    help="grammar the differential test draws from: a bundled name or a .bnf path")
+    group.addoption("--tinyfuzz-profile", default="dev", choices=PROFILES,
+                    help="Hypothesis profile: dev, ci (derandomised) or nightly (many examples)")
+    group.addoption("--tinyfuzz-crashes", default="crashes",
+                    help="folder of saved findings, replayed as regression tests (default: crashes)")
+
+
+def argparse_help() -> str:
+    return ("a target to test against the reference: a bundled name (pypy, micropython, pyodide) "
+            "or a path to a target .toml file; repeatable")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "tinyfuzz: a differential test run by tinyfuzz")
+    config._tinyfuzz_targets = _load_targets(config)
+
+
+def _load_targets(config) -> dict:
+    """Every --target, loaded and checked now: an unusable one is a usage error, in one line."""
+    specs = config.getoption("tinyfuzz_targets")
+    if not specs:
+        return {}
+    from tinyfuzz.errors import TargetError
+    from tinyfuzz.targets import load_target
+
+    loaded = {}
+    for spec in specs:
+        try:
+            target = load_target(spec)
+            target.argv("x") if target.kind == "command" else target.argv()
+        except TargetError as error:
+            raise pytest.UsageError(f"tinyfuzz: {error}") from None
+        loaded[spec] = target
+    return loaded
+
+
+def pytest_report_header(config) -> str | None:
+    targets = config.getoption("tinyfuzz_targets")
+    if not targets:
+        return None
+    seed = config.getoption("hypothesis_seed", None) if _has_option(config, "hypothesis_seed") else None
+    return (f"tinyfuzz: targets {', '.join(targets)}; reference "
+            f"{config.getoption('tinyfuzz_reference')}; grammar {config.getoption('tinyfuzz_grammar')}; "
+            f"profile tinyfuzz-{config.getoption('tinyfuzz_profile')}; seed "
+            f"{seed if seed is not None else 'random'}")
+
+
+def _has_option(config, name: str) -> bool:
+    try:
+        config.getoption(name)
+        return True
+    except ValueError:
+        return False
+
+
+def pytest_generate_tests(metafunc) -> None:
+    if "tinyfuzz_target" in metafunc.fixturenames:
+        targets = metafunc.config.getoption("tinyfuzz_targets")
+        metafunc.parametrize("tinyfuzz_target", targets or [None], indirect=True,
+                             ids=[Path(t).stem for t in targets] or ["no-target"])
+
+
+@pytest.fixture
+def tinyfuzz_target(request, pytestconfig):
+    """The target under test (one test per --target); skips with a reason when none is given."""
+    if request.param is None:
+        pytest.skip("no --target given: pytest --target pypy (or a path to a target .toml)")
+    return pytestconfig._tinyfuzz_targets[request.param]
+
+
+@pytest.fixture(scope="session")
+def tinyfuzz_reference(pytestconfig):
+    from tinyfuzz.targets import load_target
+
+    return load_target(pytestconfig.getoption("tinyfuzz_reference"))
+
+
+class _Pools:
+    """Warm workers per target for the whole session; every process is reaped at the end."""
+
+    def __init__(self):
+        self.pools = {}
+
+    def run(self, target, source: str):
+        pool = self.pools.get(target.path)
+        if pool is None:
+            pool = self.pools[target.path] = target.pool(1)
+        return next(pool.map(iter([[source]])))[0]
+
+    def close(self) -> None:
+        for pool in self.pools.values():
+            pool.close()
+
+
+@pytest.fixture(scope="session")
+def _tinyfuzz_pools():
+    pools = _Pools()
+    yield pools
+    pools.close()
+
+
+class Differential:
+    """Runs a program on the reference and the target, compares, and keeps what it finds.
+
+    ``check(source)`` raises AssertionError on a difference that is not documented, after saving
+    the program to the crash store (the smallest program per signature wins). When the test ends,
+    each finding is reduced further by the AST-aware reducer and saved again.
+    """
+
+    def __init__(self, config, target, reference, pools):
+        self.config, self.target, self.reference, self.pools = config, target, reference, pools
+        self.crashes = Path(config.getoption("tinyfuzz_crashes"))
+        self.smallest: dict = {}  # signature -> Finding
+
+    @property
+    def strategy(self):
+        from tinyfuzz.strategy import from_grammar
+
+        return from_grammar(self.config.getoption("tinyfuzz_grammar"),
+                            python_version=self.target.python_version)
+
+    @property
+    def settings(self):
+        return settings(settings.get_profile("tinyfuzz-" + self.config.getoption("tinyfuzz_profile")))
+
+    def difference(self, source: str):
+        from tinyfuzz.oracle import compare
+
+        expected = self.pools.run(self.reference, source)
+        observed = self.pools.run(self.target, source)
+        return compare(expected, observed, self.target)
+
+    def check(self, source: str) -> None:
+        from tinyfuzz.findings import Finding, save_finding
+
+        difference = self.difference(source)
+        if difference is None or not difference.is_bug:
+            return
+        finding = Finding(self.target.name, _spec(self.config, self.target), difference.kind,
+                          difference.signature, source, difference.expected, difference.observed,
+                          self.reference.name)
+        best = self.smallest.get(finding.signature)
+        if best is None or len(source) < len(best.source):
+            self.smallest[finding.signature] = finding
+        path = save_finding(self.crashes, finding)
+        raise AssertionError(
+            f"{self.target.name} differs from {self.reference.name}: {difference.kind} "
+            f"(signature {difference.signature}, saved to {path})\n"
+            f"expected: {difference.expected}\nobserved: {difference.observed}")
+
+    def reduce_findings(self) -> None:
+        """Finish each finding's shrinking with the AST-aware reducer (same signature kept)."""
+        if not self.smallest:
+            return
+        from dataclasses import replace
+
+        from tinyfuzz.findings import save_finding
+        from tinyfuzz.shrink import reduce
+
+        for signature, finding in self.smallest.items():
+            def same_signature(candidate: str) -> bool:
+                difference = self.difference(candidate)
+                return difference is not None and difference.signature == signature
+
+            result = reduce(finding.source, same_signature)
+            save_finding(self.crashes, replace(finding, source=result.source))
+
+
+def _spec(config, target) -> str:
+    for spec in config.getoption("tinyfuzz_targets"):
+        if Path(spec).stem == target.name or spec == target.name or spec == target.path:
+            return spec
+    return target.name
+
+
+@pytest.fixture
+def tinyfuzz_differential(pytestconfig, tinyfuzz_target, tinyfuzz_reference, _tinyfuzz_pools):
+    differential = Differential(pytestconfig, tinyfuzz_target, tinyfuzz_reference, _tinyfuzz_pools)
+    yield differential
+    differential.reduce_findings()
+
+
+# ---- crashes/<target>/*.py as regression tests ------------------------------------------------
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    targets = config.getoption("tinyfuzz_targets")
+    crashes = Path(config.getoption("tinyfuzz_crashes"))
+    for spec in targets:
+        folder = crashes / Path(spec).stem
+        for path in sorted(folder.glob("*.py")):
+            items.append(CrashItem.from_parent(session, name=f"crashes/{folder.name}/{path.name}",
+                                               path=path, spec=spec))
+
+
+class CrashItem(pytest.Item):
+    """A saved finding, replayed: fails while the target still differs; passes once it is fixed."""
+
+    def __init__(self, *, spec: str, **kwargs):
+        super().__init__(**kwargs)
+        self.spec = spec
+
+    def runtest(self) -> None:
+        from tinyfuzz.findings import read_finding
+        from tinyfuzz.oracle import compare
+        from tinyfuzz.targets import load_target
+
+        saved = read_finding(self.path)
+        target = load_target(self.spec)
+        reference = load_target(saved.header.get("reference", "cpython"))
+        (expected,) = reference.run([saved.source])
+        (observed,) = target.run([saved.source])
+        difference = compare(expected, observed, target)
+        if difference is None or not difference.is_bug:
+            return
+        if saved.expected_difference:
+            pytest.xfail(f"documented as expected: {difference.kind}")
+        raise AssertionError(f"{target.name} still differs: {difference.kind} "
+                             f"(signature {difference.signature})\nexpected: {expected}\n"
+                             f"observed: {observed}")
+
+    def reportinfo(self):
+        return self.path, None, self.name
