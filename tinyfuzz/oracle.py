@@ -17,15 +17,17 @@ from typing import Callable
 from tinyfuzz.worker import Outcome
 
 _SET_LITERAL = re.compile(r"\{([^{}:]*)\}")  # braces with no colon: a set, not a dict
+_DICT_LITERAL = re.compile(r"\{([^{}]*:[^{}]*)\}")  # flat braces with colons: a dict
 
 
-def _sort_sets(text: str) -> str:
-    return _SET_LITERAL.sub(lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}", text)
+def _sort_items(pattern: re.Pattern, text: str) -> str:
+    return pattern.sub(lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}", text)
 
 
 NORMALIZERS: dict[str, Callable[[str], str]] = {
     # name: applied to stdout and exception messages
-    "sort-sets": _sort_sets,
+    "sort-sets": lambda text: _sort_items(_SET_LITERAL, text),
+    "sort-dicts": lambda text: _sort_items(_DICT_LITERAL, text),
     "strip-trailing-space": lambda text: "\n".join(line.rstrip() for line in text.split("\n")),
     "ignore": lambda text: "",
 }

@@ -147,7 +147,8 @@ class Differential:
     def __init__(self, config, target, reference, pools):
         self.config, self.target, self.reference, self.pools = config, target, reference, pools
         self.crashes = Path(config.getoption("tinyfuzz_crashes"))
-        self.smallest: dict = {}  # signature -> Finding
+        self.last = None  # the last failing Finding: Hypothesis replays its minimal example last
+        self.created: set = set()  # crash files this test created (intermediate ones get removed)
 
     @property
     def strategy(self):
@@ -176,31 +177,37 @@ class Differential:
         finding = Finding(self.target.name, _spec(self.config, self.target), difference.kind,
                           difference.signature, source, difference.expected, difference.observed,
                           self.reference.name)
-        best = self.smallest.get(finding.signature)
-        if best is None or len(source) < len(best.source):
-            self.smallest[finding.signature] = finding
-        path = save_finding(self.crashes, finding)
+        self.last = finding
+        existed = (self.crashes / finding.target / f"{finding.signature}.py").exists()
+        path = save_finding(self.crashes, finding)  # confirmed: on disk at once, whatever happens
+        if not existed:
+            self.created.add(path)
         raise AssertionError(
             f"{self.target.name} differs from {self.reference.name}: {difference.kind} "
             f"(signature {difference.signature}, saved to {path})\n"
             f"expected: {difference.expected}\nobserved: {difference.observed}")
 
     def reduce_findings(self) -> None:
-        """Finish each finding's shrinking with the AST-aware reducer (same signature kept)."""
-        if not self.smallest:
+        """Finish the shrinking of the failure Hypothesis reported with the AST-aware reducer
+        (keeping its signature), save it, and drop the files of the larger variants Hypothesis
+        went through on the way, which this test wrote."""
+        if self.last is None:
             return
         from dataclasses import replace
 
         from tinyfuzz.findings import save_finding
         from tinyfuzz.shrink import reduce
 
-        for signature, finding in self.smallest.items():
-            def same_signature(candidate: str) -> bool:
-                difference = self.difference(candidate)
-                return difference is not None and difference.signature == signature
+        signature = self.last.signature
 
-            result = reduce(finding.source, same_signature)
-            save_finding(self.crashes, replace(finding, source=result.source))
+        def same_signature(candidate: str) -> bool:
+            difference = self.difference(candidate)
+            return difference is not None and difference.signature == signature
+
+        result = reduce(self.last.source, same_signature)
+        kept = save_finding(self.crashes, replace(self.last, source=result.source))
+        for path in self.created - {kept}:
+            path.unlink(missing_ok=True)
 
 
 def _spec(config, target) -> str:
