@@ -4,7 +4,11 @@
 true. It is built like C-Reduce and shrinkray: a list of passes, tried in order until a whole round
 makes no progress. Each pass looks at the current program and proposes candidates; they are tried
 shortest first (ties broken by the text itself, so a reduction is reproducible), the first
-interesting one is accepted and the pass starts again on it. Every tested candidate is cached by its
+interesting one is accepted and the pass starts again on it -- from the same position in its new
+shortest-first list, as C-Reduce keeps a pass's state: the candidates before that position failed
+a moment ago and mostly would again (retrying them at once cost twice the tests on the benchmark);
+they are retried in the next round, and reduction stops only after a round in which no pass made
+progress, so the result is still minimal for every pass. Every tested candidate is cached by its
 text, so nothing runs twice, and only candidates smaller than the current program in shortlex order
 (length, then text) count, so reduction always terminates.
 
@@ -33,6 +37,7 @@ The interestingness test is a black box: run the program wherever it must run (n
 from __future__ import annotations
 
 import ast
+import builtins
 import io
 import keyword
 import re
@@ -55,6 +60,7 @@ class ReductionResult:
     history: list[int] = field(default_factory=list)  # size after the input and each accepted step
     accepted: dict[str, int] = field(default_factory=dict)  # accepted candidates per pass
     exhausted: bool = False  # stopped by max_tests before the passes reached a fixed point
+    tests_by_pass: dict[str, int] = field(default_factory=dict)  # where the tests went
 
 
 class _OutOfTests(Exception):
@@ -136,8 +142,8 @@ def _line_tokens(text: str) -> list[tuple[int, str]]:
 
 
 def compact(text: str) -> str:
-    """``text`` with whitespace squeezed (spaces beside operators, indentation to one space a level),
-    keeping only the changes that leave its AST unchanged."""
+    """``text`` with whitespace squeezed (spaces beside operators, indentation to one space a
+    level), keeping only the changes that leave its AST unchanged."""
     tree = _parse(text)
     if tree is None:
         return text
@@ -240,8 +246,8 @@ def _simpler(node: ast.expr) -> list[ast.expr]:
     if isinstance(value, bool):
         out.append(ast.Constant(False))
     elif isinstance(value, int):
-        for smaller in {value // 2, value - 1 if value > 0 else value + 1, -value if value < 0 else value,
-                        abs(value) // 2}:
+        toward_zero = value - 1 if value > 0 else value + 1
+        for smaller in sorted({value // 2, toward_zero, abs(value), abs(value) // 2}):
             out.append(_const(smaller))
     elif isinstance(value, float):
         out += [_const(int(value)), _const(value / 2)]
@@ -258,8 +264,9 @@ def _constant_value(node):
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and \
-            isinstance(node.operand, ast.Constant) and isinstance(node.operand.value, (int, float)) \
-            and not isinstance(node.operand.value, bool):
+            isinstance(node.operand, ast.Constant) and \
+            isinstance(node.operand.value, (int, float)) and \
+            not isinstance(node.operand.value, bool):
         return -node.operand.value
     return None
 
@@ -276,6 +283,8 @@ class _Reducer:
         self.cache: dict[str, bool] = {}
         self.history = [len(source)]
         self.accepted: dict[str, int] = {}
+        self.tests_by_pass: dict[str, int] = {}
+        self.pass_name = "input"
         self.compact_style = False
         self.passes: list[tuple[str, Callable[[str], Iterable[str]]]] = [
             ("delete", self.pass_delete),
@@ -295,6 +304,7 @@ class _Reducer:
         if self.max_tests is not None and self.tests_run >= self.max_tests:
             raise _OutOfTests()
         self.tests_run += 1
+        self.tests_by_pass[self.pass_name] = self.tests_by_pass.get(self.pass_name, 0) + 1
         result = bool(self.interesting(text))
         self.cache[text] = result
         return result
@@ -314,16 +324,19 @@ class _Reducer:
         while progress:
             progress = False
             for name, make in self.passes:
-                while self.step(name, make):
-                    progress = True
+                position = 0
+                while (position := self.step(name, make, position)) is not None:
+                    progress = True  # and go on from the same position (see the docstring)
 
-    def step(self, name: str, make) -> bool:
-        """Try the pass's candidates shortest first; accept the first interesting one."""
+    def step(self, name: str, make, start: int = 0) -> int | None:
+        """Try the pass's candidates shortest first from index ``start``; accept the first
+        interesting one and return its index (None when none is)."""
+        self.pass_name = name
         parses = _parse(self.current) is not None
         here = _shortlex(self.current)
         candidates = sorted({c for c in make(self.current) if c is not None
                              and _shortlex(c) < here}, key=_shortlex)
-        for candidate in candidates:
+        for position, candidate in enumerate(candidates[start:], start):
             if candidate not in self.cache and parses and not _compiles(candidate):
                 continue  # skipped without running it (a non-parseable input is exempt)
             if self.test(candidate):
@@ -332,8 +345,8 @@ class _Reducer:
                 self.accepted[name] = self.accepted.get(name, 0) + 1
                 if name == "compact":
                     self.compact_style = True
-                return True
-        return False
+                return position
+        return None
 
     # passes: each yields candidate texts for the current program
 
@@ -401,6 +414,10 @@ class _Reducer:
     def pass_simplify(self, text: str) -> Iterator[str]:
         def edits(tree):
             for slot in _load_exprs(tree):
+                parent, name, _ = slot
+                if (isinstance(parent, ast.Call) and name == "func") or \
+                        isinstance(parent, ast.Expr):
+                    continue  # a constant called, or a constant statement: deleting does better
                 for new in _simpler(_get(*slot)):
                     yield slot, new
         return self._edits(text, edits)
@@ -465,7 +482,9 @@ class _Reducer:
         for node in ast.walk(tree):
             if isinstance(node, ast.Name):
                 used.add(node.id)
-                if not isinstance(node.ctx, ast.Load) and node.id not in bound:
+                # bound here, or free but not a builtin (a NameError kept as the finding)
+                if (not isinstance(node.ctx, ast.Load) or not hasattr(builtins, node.id)) \
+                        and node.id not in bound:
                     bound.append(node.id)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 used.add(node.name)
@@ -542,4 +561,4 @@ def reduce(source: str, interesting: Callable[[str], bool], *,
     except _OutOfTests:
         exhausted = True
     return ReductionResult(reducer.current, reducer.tests_run, reducer.history, reducer.accepted,
-                           exhausted)
+                           exhausted, reducer.tests_by_pass)

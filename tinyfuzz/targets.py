@@ -64,7 +64,8 @@ class Target:
 
     def argv(self, file: str | None = None) -> list[str]:
         """The command line with its placeholders filled; raises TargetError if it cannot run."""
-        values = {"python": sys.executable, "runner": RUNNER, "node_runner": NODE_RUNNER}
+        values = {"python": sys.executable, "runner": RUNNER, "node_runner": NODE_RUNNER,
+                  "target_dir": str(Path(self.path).resolve().parent)}
         if any("{npm_root}" in part for part in self.command):
             values["npm_root"] = npm_root()
         if file is not None:

@@ -1,0 +1,114 @@
+"""The example toy interpreter (examples/toyc): fixed, it agrees with CPython on TinyPy programs;
+each of its three seeded bugs shows on a hand-written program and on programs the sampler draws.
+
+toyc is a ``command`` target (one process per program, ~30 ms each), so the tests run it only on
+programs whose text can trigger the bug under test, a few processes at a time.
+"""
+
+import dataclasses
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tinyfuzz.oracle import compare
+from tinyfuzz.sampler import Sampler
+from tinyfuzz.targets import load_target
+
+TOYC = Path(__file__).resolve().parent.parent / "examples" / "toyc"
+FIXES = ("TOYC_FIX_DIV", "TOYC_FIX_NOT", "TOYC_FIX_RANGE")
+PARALLEL = max(1, min(4, os.cpu_count() or 1))
+
+# For each bug: the fix that switches it off, a hand-written program that shows it, and what a
+# program's text needs for the bug to be able to change its output.
+BUGS = {
+    "div": ("TOYC_FIX_DIV", "print(6 / 3)",
+            re.compile(r"/")),
+    "not": ("TOYC_FIX_NOT", "a = 1\nif not (a < 3) and (a > 5) :\n\tprint(a)",
+            re.compile(r"^(if|elif) not \(.*\) and ", re.M)),
+    "range": ("TOYC_FIX_RANGE", "for i in range(1, 5, 2) :\n\tprint(i)",
+              re.compile(r"range\(\d+, \d+, [2-9]\)")),
+}
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return load_target("cpython")
+
+
+@pytest.fixture(scope="module")
+def toyc():
+    return load_target(TOYC / "toyc.toml")
+
+
+def build(toyc, *fixes):
+    """toyc with only ``fixes`` applied: every other seeded bug is live."""
+    return dataclasses.replace(toyc, env={name: "1" for name in fixes})
+
+
+def run(target, programs, chunk=25):
+    """Outcomes of ``programs`` on a command target, a few processes at a time, in order."""
+    chunks = [programs[i:i + chunk] for i in range(0, len(programs), chunk)]
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        return [outcome for outcomes in pool.map(target.run, chunks) for outcome in outcomes]
+
+
+def drawn(seed, count):
+    sampler = Sampler("tinypy", seed=seed)
+    return [sampler.draw().source for _ in range(count)]
+
+
+def test_the_interpreter_never_runs_the_program_through_python():
+    source = (TOYC / "toyc.py").read_text()
+    assert not re.search(r"(?<![\w.])(exec|eval|compile)\s*\(", source)
+    assert not re.search(r"^\s*(import|from)\s+(ast|code|codeop|runpy|importlib)\b", source, re.M)
+
+
+def test_fixed_toyc_agrees_with_cpython_on_500_tinypy_programs(reference, toyc):
+    fixed = build(toyc, *FIXES)
+    programs = drawn(seed=20240611, count=500) + [program for _, program, _ in BUGS.values()]
+    differences = [(program, difference) for program, expected, observed in
+                   zip(programs, reference.run(programs), run(fixed, programs))
+                   if (difference := compare(expected, observed, fixed)) is not None]
+    assert not differences, differences[:3]
+
+
+def test_errors_are_python_exceptions(reference, toyc):
+    programs = ["a = 0\nprint(5 / a)", "print(q)", "a = 2\nb = (a - 2)\nprint(a * (7 / b))"]
+    fixed = build(toyc, *FIXES)
+    for program, expected, observed in zip(programs, reference.run(programs), fixed.run(programs)):
+        assert observed.status == "exception", (program, observed)
+        assert compare(expected, observed, fixed) is None, (program, expected, observed)
+    buggy = build(toyc)  # the bugs do not change how errors look
+    assert buggy.run(programs[:1])[0].exc_type == "ZeroDivisionError"
+
+
+@pytest.mark.parametrize("bug", BUGS)
+def test_each_bug_shows_on_a_three_line_program(reference, toyc, bug):
+    fix, program, can_trigger = BUGS[bug]
+    assert program.count("\n") < 3 and can_trigger.search(program)
+    expected = reference.run([program])[0]
+    only_this_bug = build(toyc, *(other for other in FIXES if other != fix))
+    difference = compare(expected, only_this_bug.run([program])[0], only_this_bug)
+    assert difference is not None and difference.is_bug and difference.kind == "output"
+    assert compare(expected, build(toyc, *FIXES).run([program])[0], toyc) is None
+
+
+@pytest.mark.parametrize("bug", BUGS)
+def test_sampled_programs_expose_each_bug_within_2000(reference, toyc, bug):
+    fix, _, can_trigger = BUGS[bug]
+    only_this_bug = build(toyc, *(other for other in FIXES if other != fix))
+    programs = drawn(seed=7, count=2000)
+    candidates = [program for program in programs if can_trigger.search(program)]
+    expected = reference.run(candidates)
+    step = 8 * PARALLEL
+    for start in range(0, len(candidates), step):  # stop at the first batch that shows the bug
+        batch = candidates[start:start + step]
+        for program, exp, obs in zip(batch, expected[start:], run(only_this_bug, batch, chunk=8)):
+            difference = compare(exp, obs, only_this_bug)
+            if difference is not None:
+                assert difference.is_bug and difference.kind == "output", (program, difference)
+                return
+    pytest.fail(f"no program of 2000 ({len(candidates)} candidates) exposed the {bug} bug")
