@@ -16,7 +16,6 @@ issue's reference numbers.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys

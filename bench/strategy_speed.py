@@ -116,8 +116,8 @@ def shrink_table(args) -> None:
     strategy = from_grammar("tinypy")
     config = settings(max_examples=3000, database=None, deadline=None, suppress_health_check=NO_CHECKS)
     seeds = range(args.seeds)
-    print(f"\nShrinking: lines of the program hypothesis.find shrinks to, per seed "
-          f"(max_examples=3000; '-' = not found)")
+    print("\nShrinking: lines of the program hypothesis.find shrinks to, per seed "
+          "(max_examples=3000; '-' = not found)")
     header = (f"{'property':<26} {'min':>3}  " + " ".join(f"{s:>3}" for s in seeds)
               + f"  {'at min':>6} {'seconds':>8}")
     print(header)

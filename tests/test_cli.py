@@ -282,3 +282,21 @@ def test_run_shows_outcomes_side_by_side_and_exits_1_on_a_bug(tmp_path):
     assert "43" in differing.output and "offbyone: output differs (signature" in differing.output
     unknown = CliRunner().invoke(main, ["run", "--target", "nope", str(same)])
     assert unknown.exit_code == 2 and "unknown target 'nope'" in unknown.output
+
+
+def test_shrink_reduces_a_program_for_a_target(tmp_path, monkeypatch):
+    toyc = Path(__file__).resolve().parent.parent / "examples" / "toyc" / "toyc.toml"
+    monkeypatch.setenv("TOYC_FIX_NOT", "1")
+    monkeypatch.setenv("TOYC_FIX_RANGE", "1")  # only the division bug is live
+    program = tmp_path / "p.py"
+    program.write_text("a = 4\nb = 2\nc = a + b\nprint(c)\nd = a / b\nprint(d)\nprint(a - b)\n")
+    out = tmp_path / "min.py"
+    result = CliRunner().invoke(main, ["shrink", "--target", str(toyc), "-o", str(out), str(program)])
+    assert result.exit_code == 0, result.output
+    assert "output (signature" in result.output and "test runs" in result.output
+    reduced = out.read_text()
+    assert "/" in reduced and len(reduced.strip().splitlines()) <= 2, reduced
+    agreeing = tmp_path / "fine.py"
+    agreeing.write_text("print(1)\n")
+    refused = CliRunner().invoke(main, ["shrink", "--target", str(toyc), str(agreeing)])
+    assert refused.exit_code == 2 and "nothing to shrink" in refused.output

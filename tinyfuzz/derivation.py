@@ -473,10 +473,10 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
             indent = "    "
             if g.needed_kinds[i]:
                 kinds = " and ".join(f"scopes.get({k!r})" for k in g.needed_kinds[i])
-                emit(f"    scopes = d.scopes")
+                emit("    scopes = d.scopes")
                 emit(f"    if not ({kinds}):")
                 emit(f"        k = d.feasible({i})")
-                emit(f"    else:")
+                emit("    else:")
                 indent = "        "
             if len(alts) == 1:
                 emit(f"{indent}k = 0")
@@ -527,20 +527,20 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
                 emit(f"    return indent_block(c{i}(d))")
             elif rest == ASSIGN:
                 emit(f"    text = c{i}(d)")
-                emit(f"    d.pending.append((text, d.scope_depth))  # d.assign, inlined")
-                emit(f"    return text")
+                emit("    d.pending.append((text, d.scope_depth))  # d.assign, inlined")
+                emit("    return text")
             elif rest == NONZERO and not g.touches_state[i]:  # inline: check only text that divides
                 if g.recursive[i]:
                     emit(f"    if {i} in d.checking:")
                     emit(f"        return c{i}(d)")
                     emit(f"    d.checking.add({i})")
-                emit(f"    committed = d.committed")
+                emit("    committed = d.committed")
                 emit(f"    text = c{i}(d)")
                 if g.recursive[i]:
                     emit(f"    d.checking.discard({i})")
-                emit(f"    if '/' in text or '%' in text:")
+                emit("    if '/' in text or '%' in text:")
                 emit(f"        return d.recheck_nonzero({i}, c{i}, text, committed)")
-                emit(f"    return text")
+                emit("    return text")
             elif rest:
                 emit(f"    return d.special({i}, c{i})")
             else:
@@ -556,10 +556,10 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
                 emit(f"S{i} = composite(s{i})()")
                 emit(f"w{i} = r{i}")
                 emit(f"def r{i}(d):")
-                emit(f"    d.depth += 1")
+                emit("    d.depth += 1")
                 emit(f"    text = d.draw(S{i})")
-                emit(f"    d.depth -= 1")
-                emit(f"    return text")
+                emit("    d.depth -= 1")
+                emit("    return text")
     emit(f"RULES = [{', '.join(f'r{i}' for i in range(len(g.names)))}]")
     return "\n".join(lines) + "\n"
 
