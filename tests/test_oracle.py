@@ -59,6 +59,13 @@ def test_signatures_bucket_by_shape_not_by_values():
     b = compare(Outcome("ok", "x = 7\n"), Outcome("ok", "x = 9\n"), t)
     c = compare(Outcome("ok", "x = 1\n"), Outcome("ok", "y\n"), t)
     assert a.signature == b.signature != c.signature
+    # The same change in different surroundings buckets together: only the changed tokens count.
+    floats = [compare(Outcome("ok", f"{p}2.0\n"), Outcome("ok", f"{p}2\n"), t).signature
+              for p in ("", "[(0, 'x')] ", "total: ")]
+    assert len(set(floats)) == 1 and floats[0] != a.signature
+    reordered = [compare(Outcome("ok", f"{p}{{'1': 1, '2': 2}}\n"),
+                         Outcome("ok", f"{p}{{'2': 2, '1': 1}}\n"), t).signature for p in ("", "[] ")]
+    assert len(set(reordered)) == 1
     assert compare(OK, Outcome("timeout"), t).signature != compare(OK, Outcome("crash"), t).signature
 
 

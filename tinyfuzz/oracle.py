@@ -9,6 +9,7 @@ whatever the program's names and numbers.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from dataclasses import dataclass
@@ -117,19 +118,34 @@ def compare(expected: Outcome, observed: Outcome, target) -> Difference | None:
 
 _NUMBER = re.compile(r"\d+(\.\d+)?")
 _NAME = re.compile(r"'[^']*'|\"[^\"]*\"")
+_TOKEN = re.compile(r"'[^']*'|\"[^\"]*\"|\d+(?:\.\d+)?|\w+|\S")
 
 
 def _shape(text: str) -> str:
-    """A line with its numbers and quoted names abstracted, so similar failures bucket together."""
-    return _NAME.sub("'S'", _NUMBER.sub("N", text))[:80]
+    """Text with its numbers (int or float) and quoted strings abstracted."""
+    text = _NUMBER.sub(lambda m: "N.N" if m.group(1) else "N", text)
+    return _NAME.sub("'S'", text)[:80]
+
+
+def _changes(expected_line: str, observed_line: str) -> list[str]:
+    """How the first differing output lines differ, in shape: the changed token runs only (the
+    unchanged context varies from program to program), or 'reordered' for the same tokens."""
+    a, b = _TOKEN.findall(expected_line), _TOKEN.findall(observed_line)
+    if a and sorted(a) == sorted(b):
+        return ["reordered"]
+    changes = [f"{tag}:{_shape(' '.join(a[i1:i2]))}>{_shape(' '.join(b[j1:j2]))}"
+               for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
+               if tag != "equal"]
+    return sorted(set(changes))[:4]
 
 
 def signature(target: str, kind: str, expected: Outcome, observed: Outcome) -> str:
+    """Same target, kind, exceptions and shape of change: same signature, whatever the program."""
     parts = [target, kind, _raised(expected), _raised(observed)]
     if kind == "output":
         first = next((a, b) for a, b in zip(expected.stdout.split("\n") + [""],
                                             observed.stdout.split("\n") + [""]) if a != b)
-        parts += [_shape(first[0]), _shape(first[1])]
+        parts += _changes(*first)
     elif kind == "exception-message":
         parts += [_shape(observed.exc_message)]
     elif kind == "crash":
