@@ -24,14 +24,13 @@ PROFILES = ("dev", "ci", "nightly")
 
 def pytest_addoption(parser) -> None:
     group = parser.getgroup("tinyfuzz", "tinyfuzz differential fuzzing")
-    names = ["--tinyfuzz-target"]
     try:  # the short name, unless another plugin has it
-        parser.addoption("--target", action="append", dest="tinyfuzz_targets", default=[],
-                         help=argparse_help())
+        group.addoption("--target", action="append", dest="tinyfuzz_targets", default=[],
+                        help=_TARGET_HELP)
     except ValueError:
         pass
-    group.addoption(*names, action="append", dest="tinyfuzz_targets", default=[],
-                    help=argparse_help())
+    group.addoption("--tinyfuzz-target", action="append", dest="tinyfuzz_targets", default=[],
+                    help=_TARGET_HELP)
     group.addoption("--tinyfuzz-reference", default="cpython",
                     help="the target taken as right (default: cpython)")
     group.addoption("--tinyfuzz-grammar", default="tinypy",
@@ -42,9 +41,8 @@ def pytest_addoption(parser) -> None:
                     help="folder of saved findings, replayed as regression tests (default: crashes)")
 
 
-def argparse_help() -> str:
-    return ("a target to test against the reference: a bundled name (pypy, micropython, pyodide) "
-            "or a path to a target .toml file; repeatable")
+_TARGET_HELP = ("a target to test against the reference: a bundled name (pypy, micropython, "
+                "pyodide) or a path to a target .toml file; repeatable")
 
 
 def pytest_configure(config) -> None:
