@@ -176,3 +176,27 @@ def test_since_excludes_newer_constructs_for_older_targets():
 @given(st.integers(0, 2**32))
 def test_same_seed_same_programs(seed):
     assert _programs(NAMES, n=20, seed=seed) == _programs(NAMES, n=20, seed=seed)
+
+
+def test_deep_needs_steer_choices_away_from_dead_ends():
+    # <use_deep> needs a name only two rules down; before anything is bound, choosing it would be
+    # a dead end. The compiled requirements see through the nesting, so no derivation restarts.
+    grammar = r"""
+    @start <prog>
+    <prog> ::= <stmt> <stmt> <stmt>
+    <stmt> ::= <define> | <use_deep> | "pass\n"
+    <define> ::= <var> " = 1\n"
+    <use_deep> ::= <wrapper> "\n"
+    <wrapper> ::= "print(" <name> ")"
+    <var> ::= a | b
+    <name> ::= <var>
+    @bind var <var>
+    @use var <name>
+    """
+    compiled = CompiledGrammar(parse_bnf(grammar))
+    rand = random.Random(1).random
+    rules = compiled.expanders(rand)
+    for _ in range(300):
+        text = derive(compiled, rules, 0, lambda k: int(rand() * k), 50).text
+        first = text.splitlines()[0]
+        assert not first.startswith("print")  # never a use before a definition

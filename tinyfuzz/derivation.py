@@ -152,24 +152,50 @@ class CompiledGrammar:
         self.may_bind = self._may_bind()
         self.recursive = self._recursive()
         self.touches_state = self._touches_state()
-        self.alts = [[(items, delta, binds, self._needs(items)) for items, delta, binds, _ in alts]
-                     for alts in self.alts]
+        children = self._children()
+        # Names bound by a rule's own expansion, visible to the siblings that follow it; a rule's
+        # own @bind takes effect only when its parent's alternative completes.
+        self.binds_inside = [any(self.may_bind[c] for c in children[i]) for i in range(len(names))]
+        requirements = self._requirements()
+        self.alts = [[(items, delta, binds, tuple(self._needs(items, requirements)))
+                      for items, delta, binds, _ in alts] for alts in self.alts]
         self.needed_kinds = [tuple(sorted({k for a in alts for kinds in a[3] for k in kinds}))
                              for alts in self.alts]
         self._code: dict[bool, object] = {}
         self.current: list = [None]  # the derivation being drawn by the strategy (for its spans)
 
-    def _needs(self, items: tuple) -> tuple:
-        """The kinds an alternative needs bound before it starts: its @use items up to the first
-        item that may bind a name (whatever follows may find that name)."""
-        needs = []
+    def _needs(self, items: tuple, requirements: list) -> frozenset:
+        """What an alternative needs bound before it starts: the requirements of its items up to
+        the first one that may bind a name (whatever follows may find that name). A requirement is
+        a tuple of kinds, one of which must have a name."""
+        needs: set = set()
         for x in items:
             if isinstance(x, int):
-                if self.use_kinds[x]:
-                    needs.append(self.use_kinds[x])
-                elif self.may_bind[x]:
+                needs |= requirements[x]
+                if self.binds_inside[x]:
                     break
-        return tuple(needs)
+        return frozenset(needs)
+
+    def _requirements(self) -> list:
+        """Per rule, what every expansion of it needs bound, however deep the @use that needs it
+        (a fixed point): choosing only alternatives whose needs are met avoids dead ends such as a
+        subclass statement when no class exists yet, instead of restarting the derivation."""
+        requirements = [frozenset({self.use_kinds[i]}) if self.flags[i] & USE else frozenset()
+                        for i in range(len(self.names))]
+        for _ in range(100):  # a fixed point, normally within a few rounds
+            changed = False
+            for i, alts in enumerate(self.alts):
+                if self.flags[i] & USE or not alts:
+                    continue
+                needs = [self._needs(a[0], requirements) for a in alts]
+                common = frozenset.intersection(*needs)
+                if not common and all(len(n) == 1 for n in needs):  # one need each: any of them
+                    common = frozenset({tuple(sorted({k for n in needs for t in n for k in t}))})
+                if common != requirements[i]:
+                    requirements[i], changed = common, True
+            if not changed:
+                break
+        return requirements
 
     def expanders(self, random_source=None) -> list:
         """The generated expansion function of every rule, by rule index.
