@@ -4,10 +4,14 @@ The dataset sampler feeds it choices from ``random.Random``; the Hypothesis stra
 drawn with ``st.integers``, so Hypothesis can store and shrink them. Everything else (budgets, scopes,
 shared and evaluated symbols, redraws) lives here once.
 
-Compilation makes the hot loop cheap: rules with one alternative and no semantics are inlined, adjacent
-terminals merged, rules that only choose among terminals become a single pick, and each rule's
-alternatives are sorted cheapest first, so choice 0 is always the simplest (Hypothesis shrinks toward
-it) and the alternatives that fit a budget are a prefix.
+The grammar is compiled to Python source (``generate_source``): one function per rule returning
+its text, children built left to right in one f-string. Rules with one alternative and no semantics
+are inlined, adjacent terminals merged, rules that only choose among terminals become a single pick,
+and each rule's alternatives are sorted cheapest first, so choice 0 is always the simplest
+(Hypothesis shrinks toward it) and the alternatives that fit a budget are a prefix. What a @use deep
+inside an alternative needs is known at compile time, so alternatives that would dead-end are not
+chosen. The fast variant inlines ``int(R() * n)`` for choices; the strategy's calls ``d.choose``
+and wraps every rule expansion in a Hypothesis span.
 
 Termination is guaranteed by the size budget: ``committed`` counts expansions done plus the minimum
 cost of every symbol still pending, and an alternative is chosen only if it keeps that within the
