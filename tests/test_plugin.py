@@ -84,3 +84,16 @@ def test_toy_compiler_bug_is_found_shrunk_saved_and_replayed(pytester, monkeypat
     saved[0].write_text(saved[0].read_text().replace("# status: open", "# status: expected"))
     pytester.runpytest(*replay).assert_outcomes(xfailed=1)
     assert os.listdir(crashes / "toyc") == [saved[0].name]  # written atomically: no temp files left
+
+
+def test_replay_finds_crashes_by_the_target_name_not_the_file_name(pytester, monkeypatch):
+    # A target file named differently from the target inside it: findings live under its name.
+    renamed = pytester.path / "my-toy.toml"
+    renamed.write_text(TOYC.read_text().replace("{target_dir}", str(TOYC.parent)))
+    (pytester.path / "crashes" / "toyc").mkdir(parents=True)
+    (pytester.path / "crashes" / "toyc" / "abc.py").write_text("print(6 / 3)\n")
+    monkeypatch.delenv(FIXES["div"], raising=False)
+    result = pytester.runpytest("--target", str(renamed), "--tinyfuzz-crashes",
+                                str(pytester.path / "crashes"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*toyc still differs: output*"])

@@ -13,7 +13,7 @@ import sys
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from tinyfuzz.derivation import CompiledGrammar, Infeasible, derive, program_from
+from tinyfuzz.derivation import CompiledGrammar, derive
 from tinyfuzz.grammar import load_grammar, parse_bnf
 from tinyfuzz.sampler import DEFAULT_MAX_SIZE, Sampler
 from tinyfuzz.strategy import from_grammar
@@ -24,19 +24,9 @@ HERE = sys.version_info[:2]
 
 
 def draw(n, seed=0, python_version=HERE, max_size=DEFAULT_MAX_SIZE):
-    """``n`` programs as ``Sampler`` draws them, for a given Python version."""
-    compiled = CompiledGrammar(PYTHON, python_version=python_version)
-    rand = random.Random(seed).random
-    rules = compiled.expanders(rand)
-    start = compiled.rule_index(PYTHON.start)
-    programs = []
-    while len(programs) < n:
-        try:
-            derivation = derive(compiled, rules, start, lambda k: int(rand() * k), max_size)
-        except Infeasible:
-            continue
-        programs.append(program_from(derivation, PYTHON.name, "all"))
-    return programs
+    """``n`` programs from the python grammar, for a given Python version."""
+    sampler = Sampler(PYTHON, seed=seed, max_size=max_size, python_version=python_version)
+    return [sampler.draw() for _ in range(n)]
 
 
 def run(pool, sources, batch=500):

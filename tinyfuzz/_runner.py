@@ -7,8 +7,8 @@ MicroPython and Pyodide, or a toy compiler's own persistent worker): one JSON ob
 Request (stdin):   {"programs": [source, ...], "timeout": seconds, "output_limit": chars}
 Response (stdout): {"results": [[status, stdout, exc_type, exc_message, seconds], ...]}
 
-``status`` is ``ok``, ``exception``, ``oom`` (MemoryError), ``timeout`` or ``output-limit``. Each program runs as a module
-``__main__`` in a fresh namespace, its stdout captured. The per-program time limit here is soft (a
+``status`` is ``ok``, ``exception``, ``oom`` (MemoryError), ``timeout`` or ``output-limit``. Each
+program runs as a module ``__main__`` in a fresh namespace, its stdout captured. The per-program time limit here is soft (a
 periodic timer checks the running program's deadline); the harness kills the whole process if even
 that does not return (a long computation inside one C call).
 """

@@ -93,12 +93,13 @@ class DatasetSummary:
         return {c: totals[c] / max(self.written, 1) for c in sorted(totals)}
 
 
-def format_record(program: Program, outcome: Outcome, fmt: str) -> str:
+def format_record(program: Program, outcome: Outcome, fmt: str, digest: int) -> str:
+    """One program and its output, in ``fmt``; ``digest`` is its ``content_hash``."""
     source = program.source.rstrip("\n") + "\n"
     if fmt == "jsonl":
         return json.dumps({"code": source, "output": outcome.stdout, "level": program.level,
                            "constructs": sorted(program.features),
-                           "hash": f"{content_hash(program.source):016x}"}) + "\n"
+                           "hash": f"{digest:016x}"}) + "\n"
     lines = "".join(f"# {line}\n" for line in outcome.stdout.splitlines())
     return f"{source}# output\n{lines}\n"
 
@@ -121,12 +122,12 @@ def _write_results(results, in_flight, n, fmt, out, summary, progress) -> None:
     """Write programs that ran cleanly, in generation order, until ``n`` are written."""
     for outcomes in results:
         entries = in_flight.popleft()
-        for (program, duplicates, infeasible), outcome in zip(entries, outcomes):
+        for (program, digest, duplicates, infeasible), outcome in zip(entries, outcomes):
             summary.duplicates, summary.infeasible = duplicates, infeasible
             if not outcome.ok:
                 summary.redrawn[outcome.exc_type or outcome.status] += 1
                 continue
-            out.write(format_record(program, outcome, fmt))
+            out.write(format_record(program, outcome, fmt, digest))
             summary.written += 1
             summary.levels[program.level] += 1
             for construct in program.features:
@@ -156,18 +157,20 @@ def generate_dataset(n: int, output: str | Path, *, grammar="tinypy", level: str
     summary = DatasetSummary(str(path))
     started = time.perf_counter()
     seen = HashSet64()
-    # Each program travels with the running counts of duplicates and restarts before it, so the
-    # summary counts exactly the draws up to the last program used, however far generation ran ahead.
-    in_flight: deque[list[tuple[Program, int, int]]] = deque()
+    # Each program travels with its hash and the running counts of duplicates and restarts before
+    # it, so the summary counts exactly the draws up to the last program used, however far
+    # generation ran ahead.
+    in_flight: deque[list[tuple[Program, int, int, int]]] = deque()
 
     def batches():
         duplicates = 0
         while True:
-            batch: list[tuple[Program, int, int]] = []
+            batch: list[tuple[Program, int, int, int]] = []
             while len(batch) < batch_size:
                 program = sampler.draw()
-                if seen.add(content_hash(program.source)):
-                    batch.append((program, duplicates, sampler.infeasible))
+                digest = content_hash(program.source)
+                if seen.add(digest):
+                    batch.append((program, digest, duplicates, sampler.infeasible))
                 else:
                     duplicates += 1
             in_flight.append(batch)

@@ -152,14 +152,14 @@ class CompiledGrammar:
                                               and not a[2] for a in compiled)
             self.picks.append(tuple(a[0][0] if a[0] else "" for a in compiled)
                               if only_terminals else None)
-        self.deltas = [[a[1] for a in alts] for alts in self.alts]
+        self.children = self._children()
         self.may_bind = self._may_bind()
         self.recursive = self._recursive()
         self.touches_state = self._touches_state()
-        children = self._children()
         # Names bound by a rule's own expansion, visible to the siblings that follow it; a rule's
         # own @bind takes effect only when its parent's alternative completes.
-        self.binds_inside = [any(self.may_bind[c] for c in children[i]) for i in range(len(names))]
+        self.binds_inside = [any(self.may_bind[c] for c in self.children[i])
+                             for i in range(len(names))]
         requirements = self._requirements()
         self.alts = [[(items, delta, binds, tuple(self._needs(items, requirements)))
                       for items, delta, binds, _ in alts] for alts in self.alts]
@@ -232,7 +232,7 @@ class CompiledGrammar:
 
     def _spread(self, result: list[bool]) -> list[bool]:
         """A property of rules, extended to every rule whose expansion can reach one that has it."""
-        children = self._children()
+        children = self.children
         changed = True
         while changed:
             changed = False
@@ -249,7 +249,7 @@ class CompiledGrammar:
 
     def _recursive(self) -> list[bool]:
         """Can an expansion of each rule contain another expansion of the same rule?"""
-        children = self._children()
+        children = self.children
         result = []
         for i in range(len(self.names)):
             seen, stack = set(), list(children[i])
@@ -298,11 +298,7 @@ class Derivation:
         self.max_depth = math.inf  # (the strategy's code tracks depth; the sampler's does not)
 
     def run(self, start: int) -> str:
-        self.committed = self.g.cost[start]
-        if self.committed > self.budget:
-            raise InvalidArgument(f"max_size={self.budget} is below the minimum size "
-                                  f"{self.committed} of <{self.g.names[start]}>")
-        self.g.current[0] = self  # for the strategy's spans, which Hypothesis calls back
+        self.committed = self.g.cost[start]  # the budget fits it: see check_budget
         return self.rules[start](self)
 
     # -- called by the generated code ------------------------------------------------------------
@@ -594,12 +590,21 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_budget(compiled: CompiledGrammar, start: int, max_size: int) -> None:
+    """A size budget must fit the cheapest program from ``start``; checked once, not per program."""
+    if compiled.cost[start] > max_size:
+        raise InvalidArgument(f"max_size={max_size} is below the minimum size "
+                              f"{compiled.cost[start]} of <{compiled.names[start]}>")
+
+
 def derive(compiled: CompiledGrammar, rules: list, start: int, choose: Callable[[int], int],
            budget: int, draw=None, max_depth=math.inf) -> Derivation:
     """Derive one program (``.run`` returned its text). May raise ``Infeasible``."""
     derivation = Derivation(compiled, rules, choose, budget)
     derivation.draw = draw
     derivation.max_depth = max_depth
+    if draw is not None:
+        compiled.current[0] = derivation  # the strategy's spans, called back by Hypothesis, find it
     derivation.text = derivation.run(start)
     return derivation
 

@@ -81,11 +81,15 @@ def read_finding(path: Path) -> SavedFinding:
     return SavedFinding(path, header, "".join(lines))  # no header: the whole file is the program
 
 
+def finding_path(folder: str | Path, finding: Finding) -> Path:
+    return Path(folder) / finding.target / f"{finding.signature}.py"
+
+
 def save_finding(folder: str | Path, finding: Finding) -> Path:
     """Write ``finding`` to ``folder/<target>/<signature>.py`` unless a program no larger is there."""
-    directory = Path(folder) / finding.target
+    path = finding_path(folder, finding)
+    directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{finding.signature}.py"
     status = "open"
     if path.exists():
         saved = read_finding(path)

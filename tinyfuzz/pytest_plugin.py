@@ -47,7 +47,14 @@ _TARGET_HELP = ("a target to test against the reference: a bundled name (pypy, m
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "tinyfuzz: a differential test run by tinyfuzz")
-    config._tinyfuzz_targets = _load_targets(config)
+    config._tinyfuzz_targets = _load_targets(config)  # --target spec -> Target
+    config._tinyfuzz_pools = _Pools()
+
+
+def pytest_unconfigure(config) -> None:
+    pools = getattr(config, "_tinyfuzz_pools", None)
+    if pools is not None:
+        pools.close()
 
 
 def _load_targets(config) -> dict:
@@ -62,7 +69,7 @@ def _load_targets(config) -> dict:
     for spec in specs:
         try:
             target = load_target(spec)
-            target.argv("x") if target.kind == "command" else target.argv()
+            target.argv()  # usable: the interpreter and its files are there
         except TargetError as error:
             raise pytest.UsageError(f"tinyfuzz: {error}") from None
         loaded[spec] = target
@@ -73,26 +80,18 @@ def pytest_report_header(config) -> str | None:
     targets = config.getoption("tinyfuzz_targets")
     if not targets:
         return None
-    seed = config.getoption("hypothesis_seed", None) if _has_option(config, "hypothesis_seed") else None
+    seed = config.getoption("hypothesis_seed", None)  # None too when Hypothesis's plugin is absent
     return (f"tinyfuzz: targets {', '.join(targets)}; reference "
             f"{config.getoption('tinyfuzz_reference')}; grammar {config.getoption('tinyfuzz_grammar')}; "
             f"profile tinyfuzz-{config.getoption('tinyfuzz_profile')}; seed "
             f"{seed if seed is not None else 'random'}")
 
 
-def _has_option(config, name: str) -> bool:
-    try:
-        config.getoption(name)
-        return True
-    except ValueError:
-        return False
-
-
 def pytest_generate_tests(metafunc) -> None:
     if "tinyfuzz_target" in metafunc.fixturenames:
-        targets = metafunc.config.getoption("tinyfuzz_targets")
-        metafunc.parametrize("tinyfuzz_target", targets or [None], indirect=True,
-                             ids=[Path(t).stem for t in targets] or ["no-target"])
+        targets = metafunc.config._tinyfuzz_targets
+        metafunc.parametrize("tinyfuzz_target", list(targets) or [None], indirect=True,
+                             ids=[t.name for t in targets.values()] or ["no-target"])
 
 
 @pytest.fixture
@@ -111,7 +110,8 @@ def tinyfuzz_reference(pytestconfig):
 
 
 class _Pools:
-    """Warm workers per target for the whole session; every process is reaped at the end."""
+    """Warm workers per target for the whole session (differential tests and crash replays);
+    every process is reaped at the end."""
 
     def __init__(self):
         self.pools = {}
@@ -127,23 +127,17 @@ class _Pools:
             pool.close()
 
 
-@pytest.fixture(scope="session")
-def _tinyfuzz_pools():
-    pools = _Pools()
-    yield pools
-    pools.close()
-
-
 class Differential:
     """Runs a program on the reference and the target, compares, and keeps what it finds.
 
     ``check(source)`` raises AssertionError on a difference that is not documented, after saving
     the program to the crash store (the smallest program per signature wins). When the test ends,
-    each finding is reduced further by the AST-aware reducer and saved again.
+    the failure Hypothesis reported is reduced further by the AST-aware reducer and saved again.
     """
 
-    def __init__(self, config, target, reference, pools):
-        self.config, self.target, self.reference, self.pools = config, target, reference, pools
+    def __init__(self, config, spec, target, reference):
+        self.config, self.spec, self.target, self.reference = config, spec, target, reference
+        self.pools = config._tinyfuzz_pools
         self.crashes = Path(config.getoption("tinyfuzz_crashes"))
         self.last = None  # the last failing Finding: Hypothesis replays its minimal example last
         self.created: set = set()  # crash files this test created (intermediate ones get removed)
@@ -167,16 +161,15 @@ class Differential:
         return compare(expected, observed, self.target)
 
     def check(self, source: str) -> None:
-        from tinyfuzz.findings import Finding, save_finding
+        from tinyfuzz.findings import Finding, finding_path, save_finding
 
         difference = self.difference(source)
         if difference is None or not difference.is_bug:
             return
-        finding = Finding(self.target.name, _spec(self.config, self.target), difference.kind,
-                          difference.signature, source, difference.expected, difference.observed,
-                          self.reference.name)
+        finding = Finding(self.target.name, self.spec, difference.kind, difference.signature,
+                          source, difference.expected, difference.observed, self.reference.name)
         self.last = finding
-        existed = (self.crashes / finding.target / f"{finding.signature}.py").exists()
+        existed = finding_path(self.crashes, finding).exists()
         path = save_finding(self.crashes, finding)  # confirmed: on disk at once, whatever happens
         if not existed:
             self.created.add(path)
@@ -208,16 +201,10 @@ class Differential:
             path.unlink(missing_ok=True)
 
 
-def _spec(config, target) -> str:
-    for spec in config.getoption("tinyfuzz_targets"):
-        if Path(spec).stem == target.name or spec == target.name or spec == target.path:
-            return spec
-    return target.name
-
-
 @pytest.fixture
-def tinyfuzz_differential(pytestconfig, tinyfuzz_target, tinyfuzz_reference, _tinyfuzz_pools):
-    differential = Differential(pytestconfig, tinyfuzz_target, tinyfuzz_reference, _tinyfuzz_pools)
+def tinyfuzz_differential(request, pytestconfig, tinyfuzz_target, tinyfuzz_reference):
+    spec = request.node.callspec.params["tinyfuzz_target"]
+    differential = Differential(pytestconfig, spec, tinyfuzz_target, tinyfuzz_reference)
     yield differential
     differential.reduce_findings()
 
@@ -226,10 +213,9 @@ def tinyfuzz_differential(pytestconfig, tinyfuzz_target, tinyfuzz_reference, _ti
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:
-    targets = config.getoption("tinyfuzz_targets")
     crashes = Path(config.getoption("tinyfuzz_crashes"))
-    for spec in targets:
-        folder = crashes / Path(spec).stem
+    for spec, target in config._tinyfuzz_targets.items():
+        folder = crashes / target.name  # where findings for it are saved
         for path in sorted(folder.glob("*.py")):
             items.append(CrashItem.from_parent(session, name=f"crashes/{folder.name}/{path.name}",
                                                path=path, spec=spec))
@@ -248,10 +234,11 @@ class CrashItem(pytest.Item):
         from tinyfuzz.targets import load_target
 
         saved = read_finding(self.path)
-        target = load_target(self.spec)
+        target = self.config._tinyfuzz_targets[self.spec]
         reference = load_target(saved.header.get("reference", "cpython"))
-        (expected,) = reference.run([saved.source])
-        (observed,) = target.run([saved.source])
+        pools = self.config._tinyfuzz_pools
+        expected = pools.run(reference, saved.source)
+        observed = pools.run(target, saved.source)
         difference = compare(expected, observed, target)
         if difference is None or not difference.is_bug:
             return

@@ -9,7 +9,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from tinyfuzz.derivation import CompiledGrammar, Infeasible, Program, derive, program_from
+from tinyfuzz.derivation import (CompiledGrammar, Infeasible, Program, check_budget, derive,
+                                 program_from)
 from tinyfuzz.grammar import Grammar, load_grammar
 
 DEFAULT_MAX_SIZE = 200
@@ -26,6 +27,7 @@ class Sampler:
                                         python_version=python_version)
         self.level = level or "all"
         self.start = self.compiled.rule_index(self.grammar.start_for(level))
+        check_budget(self.compiled, self.start, max_size)
         self.max_size = max_size
         self.infeasible = 0
         rand = random.Random(seed).random

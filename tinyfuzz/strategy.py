@@ -21,7 +21,8 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from tinyfuzz.derivation import CompiledGrammar, Infeasible, Program, derive, program_from
+from tinyfuzz.derivation import (CompiledGrammar, Infeasible, Program, check_budget, derive,
+                                 program_from)
 from tinyfuzz.errors import InvalidArgument
 from tinyfuzz.grammar import Grammar, load_grammar
 from tinyfuzz.sampler import DEFAULT_MAX_SIZE
@@ -67,11 +68,10 @@ def from_grammar(grammar: Grammar | str | Path = "tinypy", *, start: str | None 
     rule = start.strip("<>") if start is not None else loaded.start_for(level)
     excluded = frozenset(exclude_features)
     version = tuple(python_version)[:2] if python_version is not None else None
-    compiled, _ = _compiled(loaded, excluded, version)  # validates features and the start rule
+    compiled, all_rules = _compiled(loaded, excluded, version)  # validates features and start
     start_index = compiled.rule_index(rule)
-    if compiled.cost[start_index] > max_size:
-        raise InvalidArgument(f"max_size={max_size} is below the minimum size "
-                              f"{compiled.cost[start_index]} of <{rule}>")
+    check_budget(compiled, start_index, max_size)
+    depth_limit = max_depth if max_depth is not None else math.inf
     optional = sorted(set(compiled.semantics.feature_names()) - excluded) if swarm else []
     default_level = level or ("all" if start is None else rule)
 
@@ -84,11 +84,10 @@ def from_grammar(grammar: Grammar | str | Path = "tinypy", *, start: str | None 
             compiled_now, rules = _compiled(loaded, disabled, version)
             index = compiled_now.rule_index(rule)
         except InvalidArgument:  # this subset leaves nothing to derive: use the full grammar
-            compiled_now, rules, index = compiled, _compiled(loaded, excluded, version)[1], start_index
+            compiled_now, rules, index = compiled, all_rules, start_index
         choose = lambda n: draw(_choice(n))  # noqa: E731
         try:
-            derivation = derive(compiled_now, rules, index, choose, max_size, draw,
-                                max_depth if max_depth is not None else math.inf)
+            derivation = derive(compiled_now, rules, index, choose, max_size, draw, depth_limit)
         except Infeasible:
             from hypothesis import reject
 

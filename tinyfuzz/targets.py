@@ -25,7 +25,7 @@ from typing import Sequence
 
 from tinyfuzz._internal.data import data_dir
 from tinyfuzz.errors import TargetError
-from tinyfuzz.worker import RUNNER, Limits, Outcome, WorkerPool
+from tinyfuzz.worker import RUNNER, Limits, Outcome, WorkerPool, memory_limiter, reap
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -62,14 +62,14 @@ class Target:
     env: dict = field(default_factory=dict)
     path: str = ""
 
-    def argv(self, file: str | None = None) -> list[str]:
-        """The command line with its placeholders filled; raises TargetError if it cannot run."""
+    def argv(self, file: str = "program.py") -> list[str]:
+        """The command line with its placeholders filled; raises TargetError if it cannot run
+        (so ``target.argv()`` is also the check that a target is usable)."""
         values = {"python": sys.executable, "runner": RUNNER, "node_runner": NODE_RUNNER,
                   "target_dir": str(Path(self.path).resolve().parent)}
         if any("{npm_root}" in part for part in self.command):
             values["npm_root"] = npm_root()
-        if file is not None:
-            values["file"] = file
+        values["file"] = file
         argv = [part.format(**values) for part in self.command]
         if shutil.which(argv[0]) is None:
             raise TargetError(f"target {self.name}: {argv[0]} not found"
@@ -181,10 +181,12 @@ def _check_normalizer(name: str, path: Path) -> None:
 class CommandPool:
     """Runs each program as its own process (``command`` targets): no warm worker to reuse."""
 
+    _FILE = "\0file\0"  # stands for the program's path in the command, resolved once
+
     def __init__(self, target: Target):
         self.target = target
         self.size = 1
-        target.argv("x")  # fail now if the command is missing
+        self.argv = target.argv(self._FILE)  # fails now if the command is missing
 
     def run_one(self, source: str) -> Outcome:
         limits = self.target.limits
@@ -193,12 +195,11 @@ class CommandPool:
             with open(file, "w", encoding="utf-8") as handle:
                 handle.write(source)
             start = time.perf_counter()
-            from tinyfuzz.worker import _limit_memory, reap
-
-            proc = subprocess.Popen(self.target.argv(file), stdout=subprocess.PIPE,
+            proc = subprocess.Popen([part.replace(self._FILE, file) for part in self.argv],
+                                    stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                     start_new_session=True, cwd=folder,
-                                    preexec_fn=_limit_memory(limits.memory_mb),
+                                    preexec_fn=memory_limiter(limits.memory_mb),
                                     env={**os.environ, **self.target.env})
             try:
                 out, err = proc.communicate(timeout=limits.timeout + limits.batch_slack)

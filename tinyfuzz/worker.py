@@ -1,10 +1,11 @@
 """Warm worker processes that run generated programs, with limits, and a pool that keeps them busy.
 
 A generated program never runs in the harness process. A ``Worker`` is a child process (by default
-``python -I tinyfuzz/_runner.py``) that runs batches of programs, each in a fresh namespace with a soft
-time limit; the harness adds a hard deadline per batch, a memory limit (RLIMIT_AS) and an output cap.
-A worker that dies, hangs or runs out of memory is killed with its whole process tree (psutil) and
-replaced, and the batch is re-run one program at a time so the program that did it is named.
+``python -s tinyfuzz/_runner.py``; any command speaking the same JSON-lines protocol) that runs
+batches of programs, each in a fresh namespace with a soft time limit; the harness adds a hard
+deadline, a memory limit (RLIMIT_AS) and an output cap. A worker that dies or hangs is killed with
+its whole process tree (psutil) and replaced, and the program that did it is named: at once when
+the worker reported which program it was running, else by re-running the batch a program at a time.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class Limits:
     startup: float = 5.0  # seconds a new worker may take before its first answer
 
 
-def _limit_memory(megabytes: int):
+def memory_limiter(megabytes: int):
     """A preexec function setting the address-space limit (None for 0: node needs none)."""
     if not megabytes:
         return None
@@ -94,10 +95,14 @@ class Worker:
         self.argv = list(argv or [sys.executable, "-s", RUNNER])
         self.limits = limits
         self.env = env
+        self._start()
+
+    def _start(self) -> None:
+        limits, env = self.limits, self.env
         try:
             self.proc = subprocess.Popen(
                 self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                start_new_session=True, preexec_fn=_limit_memory(limits.memory_mb),
+                start_new_session=True, preexec_fn=memory_limiter(limits.memory_mb),
                 env={**os.environ, **env} if env else None)
         except FileNotFoundError:
             raise TargetError(f"cannot start worker: {self.argv[0]} not found") from None
@@ -152,12 +157,7 @@ class Worker:
 
     def receive_or_restart(self) -> None:
         """Drain the answer to an abandoned batch (cheaper than a new process), or restart if hung."""
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.proc.stdout, selectors.EVENT_READ)
-            answered = sel.select(max(self.deadline() - time.monotonic(), 0))
         try:
-            if not answered:
-                raise WorkerDied("hung")
             self.wait()
         except WorkerDied:
             self.restart()
@@ -195,8 +195,7 @@ class Worker:
         A worker that reported which program it was running names the culprit at once; otherwise
         each program runs alone until one does it again."""
         batch, culprit = self.batch, self.progress
-        self.restart()
-        verdict = Outcome("timeout" if self._last_hung else "crash", exc_message=self._last_reason)
+        verdict = self.restart()
         if len(batch) == 1:
             return [verdict]
         if culprit is not None:
@@ -205,16 +204,15 @@ class Worker:
             return before + [verdict] + after
         return [outcome for program in batch for outcome in self.run([program])]
 
-    _last_hung = False
-    _last_reason = ""
-
-    def restart(self) -> None:
+    def restart(self) -> Outcome:
+        """Replace the process; the outcome of the program that was running: hung or crashed."""
         returncode = self.proc.poll()
-        self._last_hung = returncode is None
-        self._last_reason = ("killed after the hard deadline" if returncode is None
-                             else f"worker exited with code {returncode}")
+        verdict = (Outcome("timeout", exc_message="killed after the hard deadline")
+                   if returncode is None else
+                   Outcome("crash", exc_message=f"worker exited with code {returncode}"))
         self.close()
-        self.__init__(self.argv, self.limits, self.env)
+        self._start()
+        return verdict
 
     def close(self) -> None:
         reap(self.proc.pid)
