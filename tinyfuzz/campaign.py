@@ -238,6 +238,12 @@ def _runner_for(config: dict) -> BatchRunner:
     return runner
 
 
+def close_runners() -> None:
+    with _RUNNERS_LOCK:
+        for runner in _RUNNERS.values():
+            runner.close()
+
+
 def run_batch(config: dict, index: int, count: int) -> dict:
     return _runner_for(config).batch(index, count)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from functools import wraps
 
 import click
@@ -167,6 +168,85 @@ def shrink(target, reference, output, program) -> None:
         click.echo(result.source, nl=not result.source.endswith("\n"))
 
 
+@main.command()
+@click.option("--target", "targets", multiple=True, required=True,
+              help="A target to fuzz: a bundled name (pypy, micropython, pyodide) or a path to a "
+                   "target .toml file. Repeatable.")
+@click.option("--reference", default="cpython", show_default=True, help="The target taken as right.")
+@click.option("--grammar", default="python", show_default=True,
+              help="A bundled grammar name or a path to a .bnf file.")
+@click.option("--level", default=None, help="A @level of the grammar [default: all].")
+@click.option("--budget", default="10m", show_default=True,
+              help="Active time (30s, 90m, 8h, 2d; summed over resumed sessions) or a number of "
+                   "programs (50000, 50k).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Local worker processes, each running whole batches [default: one per core].")
+@click.option("--executor", default="local", show_default=True,
+              help="local, or dask://HOST:PORT to run the batches on a Dask cluster.")
+@click.option("--db", default="tinyfuzz.sqlite", show_default=True,
+              help="The campaign store: a SQLite file or a SQLAlchemy URL "
+                   "(postgresql+psycopg://user:password@host/db). The same command on the same "
+                   "store resumes the campaign.")
+@click.option("--crashes", default="crashes", show_default=True,
+              help="Folder of findings: crashes/<target>/<signature>.py, replayed by pytest.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Campaign seed: batch i of a seed is the same programs everywhere.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Programs per batch (the unit of work, of recording and of resuming).")
+@click.option("--no-swarm", is_flag=True,
+              help="Every batch uses every grammar feature (default: each batch leaves out a "
+                   "random half of them, swarm testing).")
+@click.option("--quiet", is_flag=True, help="No live display; the summary only.")
+@_user_errors
+def fuzz(targets, reference, grammar, level, budget, workers, executor, db, crashes, seed,
+         batch_size, no_swarm, quiet) -> None:
+    """Run a differential fuzz campaign until BUDGET is spent; resumable, parallel, on Dask.
+
+    Findings are confirmed by a second run, shrunk, bucketed by signature and written to CRASHES
+    and DB as soon as they are confirmed; documented differences are counted apart. Ctrl-C stops
+    cleanly with a summary; running the same command again continues the campaign. Exits with 1
+    when the campaign has undocumented findings.
+    """
+    import os
+
+    from rich.console import Console
+    from rich.live import Live
+
+    from tinyfuzz._internal import live
+    from tinyfuzz.campaign import Campaign, CampaignConfig, parse_budget
+    from tinyfuzz.executor import make_executor
+
+    config = CampaignConfig(targets=tuple(targets), reference=reference, grammar=grammar,
+                            level=level, seed=seed, batch_size=batch_size, swarm=not no_swarm)
+    spent = parse_budget(budget)
+    workers = workers or os.cpu_count() or 1
+    console = Console(stderr=True)
+    campaign = Campaign(config, db=db, budget=spent, workers=workers, crashes=crashes)
+    pool = make_executor(executor, workers)
+    campaign.executor = pool
+    interrupted = False
+    try:
+        if quiet or not console.is_terminal:
+            campaign.on_update = (lambda status: None) if quiet else live.PlainProgress(console)
+            status = campaign.run()
+        else:
+            with Live(console=console, refresh_per_second=4, transient=True) as display:
+                campaign.on_update = lambda status: display.update(live.view(status))
+                status = campaign.run()
+        interrupted = status.stopped == "interrupted"
+    finally:
+        pool.close(interrupt=interrupted)
+    out = Console()
+    out.print(live.view(status))
+    out.print(f"{status.stopped}: {status.session_programs:,} programs this session in "
+              f"{time.monotonic() - status.session_started:.1f} s ({status.session_rate:,.0f} "
+              f"programs/s); {len(status.buckets)} buckets; store {db}; report: tinyfuzz report "
+              f"{db} -o report.html")
+    if interrupted:
+        sys.exit(130)
+    sys.exit(1 if status.buckets else 0)
+
+
 def _clip(text: str, lines: int = 12) -> str:
     parts = text.splitlines()
     return "\n".join(parts[:lines] + ([f"... {len(parts) - lines} more lines"] if len(parts) > lines else []))
@@ -198,6 +278,25 @@ def _print_summary(console, summary) -> None:
                       *(f"{summary.constructs[level, construct] / summary.levels[level]:.3f}"
                         for level in levels), f"{shares[construct]:.3f}")
     console.print(table)
+
+
+@main.command()
+@click.argument("db")
+@click.option("-o", "--output", type=click.Path(), default="report.html", show_default=True,
+              help="HTML file to write; it appears only once complete.")
+@click.option("--campaign", "campaign_id", type=int, default=None,
+              help="Id of the campaign to report on [default: the latest in DB].")
+@_user_errors
+def report(db, output, campaign_id) -> None:
+    """Write a self-contained HTML report of a fuzzing campaign.
+
+    DB: the campaign database (a SQLite file or a SQLAlchemy URL). The page shows the findings, the
+    documented differences met, outcomes per target and plots; it needs no network to be read.
+    """
+    from tinyfuzz.report import write_report
+
+    path = write_report(db, output, campaign_id)
+    click.echo(f"wrote {path}", err=True)
 
 
 if __name__ == "__main__":

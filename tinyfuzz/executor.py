@@ -13,6 +13,8 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from typing import Callable
 
 from tinyfuzz.errors import InvalidArgument
@@ -25,6 +27,18 @@ def _local_worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Stopping a worker with SIGTERM runs its finalizers (target pools closed, their processes reaped).
     signal.signal(signal.SIGTERM, _exit_on_term)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A driver killed with SIGKILL cannot stop its workers: each notices on its own and goes,
+    reaping its target processes first."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    from tinyfuzz.campaign import close_runners
+
+    close_runners()
+    os._exit(1)
 
 
 def _exit_on_term(signum, frame) -> None:

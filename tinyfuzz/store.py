@@ -120,10 +120,15 @@ class Store:
             raise InvalidArgument(f"--db {db}: {error}") from None
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        try:
-            Base.metadata.create_all(self.engine)
-        except Exception as error:
-            raise InvalidArgument(f"--db {db}: cannot open the database: {error}") from None
+        for attempt in (1, 2):
+            try:
+                Base.metadata.create_all(self.engine)
+                break
+            except Exception as error:
+                # a second process (a report, another campaign) may have created a table between
+                # create_all's check and its CREATE: the second attempt sees it
+                if attempt == 2:
+                    raise InvalidArgument(f"--db {db}: cannot open the database: {error}") from None
 
     def close(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,269 @@
+"""Campaigns end to end on the toy interpreter (examples/toyc, three seeded bugs): found, confirmed,
+shrunk, stored and saved; documented differences apart; resumed after SIGKILL; stopped by Ctrl-C;
+the same findings on a Dask cluster and in PostgreSQL."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from click.testing import CliRunner
+
+from tinyfuzz.campaign import Budget, Campaign, CampaignConfig, batch_seed, parse_budget
+from tinyfuzz.cli import main
+from tinyfuzz.errors import InvalidArgument
+from tinyfuzz.findings import read_finding
+from tinyfuzz.store import Store
+
+TOYC = str(Path(__file__).parent.parent / "examples" / "toyc" / "toyc.toml")
+TOY_BUGS = 3  # div, not, range: each its own bucket (range may show as two: see test)
+
+
+def toy_config(**changes) -> CampaignConfig:
+    values = dict(targets=(TOYC,), grammar="tinypy", batch_size=25, seed=1)
+    values.update(changes)
+    return CampaignConfig(**values)
+
+
+def children() -> list:
+    """This process's descendants, but multiprocessing's resource tracker (one per process that
+    used the spawn start method, alive until that process ends)."""
+    return [p for p in psutil.Process().children(recursive=True)
+            if "resource_tracker" not in " ".join(p.cmdline())]
+
+
+def no_children_left() -> bool:
+    deadline = time.monotonic() + 10
+    while children() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not children()
+
+
+@pytest.mark.parametrize("text, budget", [
+    ("30s", Budget(seconds=30)), ("90m", Budget(seconds=5400)), ("8h", Budget(seconds=28800)),
+    ("1.5h", Budget(seconds=5400)), ("2d", Budget(seconds=172800)),
+    ("50000", Budget(programs=50000)), ("50k", Budget(programs=50000)),
+])
+def test_budgets(text, budget):
+    assert parse_budget(text) == budget
+
+
+@pytest.mark.parametrize("text", ["", "8 hours", "1.5k", "-3", "h", "1.5"])
+def test_bad_budgets_name_the_forms(text):
+    with pytest.raises(InvalidArgument, match=r"--budget .*30s, 90m, 8h, 2d.*50k"):
+        parse_budget(text)
+
+
+def test_batch_seeds_differ_and_fit_a_signed_64_bit_column():
+    seeds = {batch_seed(0, i) for i in range(1000)} | {batch_seed(1, i) for i in range(1000)}
+    assert len(seeds) == 2000
+    assert all(0 <= s < 2 ** 63 for s in seeds)
+
+
+def test_campaign_finds_confirms_shrinks_and_saves_every_toy_bug(tmp_path):
+    db, crashes = tmp_path / "run.sqlite", tmp_path / "crashes"
+    status = Campaign(toy_config(), db=db, budget=Budget(programs=300), workers=2,
+                      crashes=crashes, shrink_tests=150).run()
+    assert status.stopped == "budget" and status.programs == 300
+    store = Store(db)
+    (campaign,) = store.campaigns()
+    assert sum(b.programs for b in store.batches(campaign.id)) == 300
+    assert sorted(b.index for b in store.batches(campaign.id)) == list(range(12))
+    findings = store.findings(campaign.id)
+    assert len(findings) >= TOY_BUGS and all(f.shrunk and f.hits >= 1 for f in findings)
+    for finding in findings:  # the crash file is the shrunk program, under the bucket's name
+        saved = read_finding(crashes / "toyc" / f"{finding.signature}.py")
+        assert saved.source.strip() == finding.source.strip()
+        assert len(finding.source.strip().splitlines()) <= 4
+        assert len(finding.source) <= len(finding.original)
+    sources = "\n".join(f.source for f in findings)
+    assert "/" in sources and "not" in sources and "range(" in sources  # each seeded bug, shrunk
+    assert store.known(campaign.id) == []
+    assert no_children_left()
+
+
+def test_documented_differences_are_counted_apart_not_saved_as_findings(tmp_path):
+    documented = tmp_path / "toyc-documented.toml"
+    toyc = Path(TOYC).with_name("toyc.py")
+    documented.write_text(f"""name = "toyc-documented"
+kind = "command"
+command = ["{{python}}", "-S", "{toyc}", "{{file}}"]
+[[known]]
+id = "toy-output"
+description = "every output difference, documented"
+kind = "output"
+normalize = ["ignore"]
+""")
+    db, crashes = tmp_path / "run.sqlite", tmp_path / "crashes"
+    status = Campaign(toy_config(targets=(str(documented),)), db=db, budget=Budget(programs=100),
+                      workers=1, crashes=crashes).run()
+    assert not status.buckets and not crashes.exists()
+    store = Store(db)
+    (known,) = store.known(store.campaigns()[0].id)
+    assert (known.target, known.known, known.kind) == ("toyc-documented", "toy-output", "output")
+    assert known.hits == sum(b.known for b in store.batches(1)) > 0
+    assert known.expected["stdout"] != known.observed["stdout"]
+
+
+def fuzz_command(tmp_path, budget="600") -> list[str]:
+    return [sys.executable, "-m", "tinyfuzz", "fuzz", "--target", TOYC, "--grammar", "tinypy",
+            "--budget", budget, "--batch-size", "25", "--workers", "2", "--seed", "1",
+            "--db", str(tmp_path / "run.sqlite"), "--crashes", str(tmp_path / "crashes")]
+
+
+def wait_for_findings(tmp_path, proc, batches: int = 3):
+    """Poll the store (as another reader) until it holds a finding and some batches."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the campaign ended before it could be interrupted"
+        if (tmp_path / "run.sqlite").exists():
+            store = Store(tmp_path / "run.sqlite")
+            campaigns = store.campaigns()
+            if campaigns and store.findings(campaigns[0].id) and \
+                    len(store.batches(campaigns[0].id)) >= batches:
+                found = {(f.target, f.signature): f.source for f in store.findings(campaigns[0].id)}
+                done = [b.index for b in store.batches(campaigns[0].id)]
+                store.close()
+                return found, done
+            store.close()
+        time.sleep(0.2)
+    raise AssertionError("no finding within 120 s")
+
+
+def session_processes(sid: int, wait: float = 20) -> list:
+    """Processes left in the session of a campaign started with start_new_session, once they
+    have had ``wait`` seconds to go."""
+    deadline = time.monotonic() + wait
+    while True:
+        left = [p for p in psutil.process_iter() if _sid(p) == sid]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
+
+
+def _sid(proc) -> int | None:
+    try:
+        return os.getsid(proc.pid)
+    except (ProcessLookupError, PermissionError):
+        return None
+
+
+def test_a_campaign_killed_with_sigkill_resumes_losing_no_confirmed_finding(tmp_path):
+    command = fuzz_command(tmp_path)
+    proc = subprocess.Popen(command + ["--quiet"], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    found, done = wait_for_findings(tmp_path, proc)
+    os.kill(proc.pid, signal.SIGKILL)  # the driver only, mid-run, like an OOM killer or kill -9
+    proc.wait()
+    # its workers notice and go, with their target processes
+    assert not session_processes(proc.pid), "processes of the killed campaign were left behind"
+
+    again = subprocess.run(command + ["--quiet"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 1, again.stderr  # findings: exit 1
+    store = Store(tmp_path / "run.sqlite")
+    (campaign,) = store.campaigns()  # the same command continued the same campaign
+    batches = store.batches(campaign.id)
+    assert sorted(b.index for b in batches) == list(range(24))  # every batch once, none twice
+    assert sum(b.programs for b in batches) == 600
+    after = {(f.target, f.signature): f for f in store.findings(campaign.id)}
+    assert set(found) <= set(after)  # nothing confirmed before the kill is lost...
+    for key in found:  # ...and every one of them is shrunk and on disk
+        assert after[key].shrunk
+        assert (tmp_path / "crashes" / key[0] / f"{key[1]}.py").exists()
+    # the second session ran only what the first had not recorded: at most 600 - 25 * len(done)
+    ran = int(again.stdout.split("budget: ")[1].split(" programs this session")[0].replace(",", ""))
+    assert 0 < ran <= 600 - 25 * len(done)
+
+
+def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path):
+    proc = subprocess.Popen(fuzz_command(tmp_path, budget="1h") + ["--quiet"],
+                            start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    wait_for_findings(tmp_path, proc, batches=1)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted:" in out and "buckets" in out and "findings by bucket" in out
+    assert "Traceback" not in err
+    assert not session_processes(proc.pid)
+    store = Store(tmp_path / "run.sqlite")
+    assert store.findings(store.campaigns()[0].id)  # what was found is kept
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--budget", "soon"], "--budget 'soon'"),
+    (["--executor", "ray://x"], "--executor 'ray://x': use local or dask://HOST:PORT"),
+    (["--executor", "dask://127.0.0.1:9"], "cannot reach the Dask scheduler"),
+    (["--grammar", "nope"], "nope"),
+])
+def test_fuzz_usage_errors_are_one_line(tmp_path, args, message):
+    result = CliRunner().invoke(main, ["fuzz", "--target", TOYC, "--db",
+                                       str(tmp_path / "run.sqlite")] + args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_unknown_target_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["fuzz", "--target", "nosuch", "--db", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "unknown target 'nosuch'" in result.output
+
+
+def test_dask_cluster_runs_the_same_campaign(tmp_path):
+    distributed = pytest.importorskip("distributed", reason="pip install 'tinyfuzz[dask]'")
+    from tinyfuzz.executor import DaskExecutor
+
+    config, budget = toy_config(batch_size=20), Budget(programs=160)
+    local = Campaign(config, db=tmp_path / "local.sqlite", budget=budget, workers=2,
+                     crashes=tmp_path / "local").run()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        address = "dask://" + cluster.scheduler_address.removeprefix("tcp://")
+        executor = DaskExecutor(address)
+        try:
+            assert executor.slots == 2
+            on_dask = Campaign(config, db=tmp_path / "dask.sqlite", budget=budget,
+                               executor=executor, crashes=tmp_path / "dask").run()
+        finally:
+            executor.close()
+    assert on_dask.programs == local.programs == 160
+    assert set(on_dask.buckets) == set(local.buckets) and local.buckets  # same batches, same bugs
+    assert sorted(p.name for p in (tmp_path / "dask" / "toyc").glob("*.py")) == \
+        sorted(p.name for p in (tmp_path / "local" / "toyc").glob("*.py"))
+
+
+@pytest.fixture
+def postgres_url():
+    url = os.environ.get("TINYFUZZ_TEST_POSTGRES")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set TINYFUZZ_TEST_POSTGRES (.ci/run starts PostgreSQL)")
+        pytest.skip("set TINYFUZZ_TEST_POSTGRES=postgresql+psycopg://user:password@host/db")
+    from sqlalchemy import create_engine
+
+    from tinyfuzz.store import Base
+
+    engine = create_engine(url)
+    Base.metadata.drop_all(engine)  # a clean store for each test
+    engine.dispose()
+    return url
+
+
+@pytest.mark.postgres
+def test_postgres_store_records_and_resumes_a_campaign(tmp_path, postgres_url):
+    config = toy_config()
+    first = Campaign(config, db=postgres_url, budget=Budget(programs=100), workers=2,
+                     crashes=tmp_path / "crashes").run()
+    assert first.buckets
+    second = Campaign(config, db=postgres_url, budget=Budget(programs=150), workers=2,
+                      crashes=tmp_path / "crashes").run()
+    assert second.resumed_batches == 4 and second.session_programs == 50
+    store = Store(postgres_url)
+    (campaign,) = store.campaigns()
+    assert sorted(b.index for b in store.batches(campaign.id)) == list(range(6))
+    assert {(f.target, f.signature) for f in store.findings(campaign.id)} == set(second.buckets)
+    assert all(f.shrunk for f in store.findings(campaign.id))
+    store.close()
