@@ -72,3 +72,17 @@ def test_signatures_bucket_by_shape_not_by_values():
 def test_target_normalizers_apply_before_comparing():
     assert compare(Outcome("ok", "a  \n"), Outcome("ok", "a\n"),
                    target(normalize=("strip-trailing-space",))) is None
+
+
+@pytest.mark.parametrize("expected, observed, same", [
+    ("{'a': 1, 'b': 2}", "{'b': 2, 'a': 1}", True),
+    ("dict_keys(['P', 'y']) 0", "dict_keys(['y', 'P']) 0", True),
+    ("dict_values([1, 2])", "dict_values([2, 1])", True),
+    ("dict_keys(['P', 'y'])", "dict_keys(['P', 'z'])", False),
+    ("['P', 'y']", "['y', 'P']", False),  # a list's order is the program's, never normalised
+])
+def test_sort_dicts_normalises_dict_literals_and_views_only(expected, observed, same):
+    from tinyfuzz.oracle import NORMALIZERS
+
+    sort = NORMALIZERS["sort-dicts"]
+    assert (sort(expected) == sort(observed)) is same

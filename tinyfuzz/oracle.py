@@ -19,16 +19,23 @@ from tinyfuzz.worker import Outcome
 
 _SET_LITERAL = re.compile(r"\{([^{}:]*)\}")  # braces with no colon: a set, not a dict
 _DICT_LITERAL = re.compile(r"\{([^{}]*:[^{}]*)\}")  # flat braces with colons: a dict
+_DICT_VIEW = re.compile(r"(dict_(?:keys|values)\(\[)([^\[\]]*)(\]\))")  # dict_keys(['a', 'b'])
 
 
 def _sort_items(pattern: re.Pattern, text: str) -> str:
     return pattern.sub(lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}", text)
 
 
+def _sort_dicts(text: str) -> str:
+    text = _sort_items(_DICT_LITERAL, text)
+    return _DICT_VIEW.sub(lambda m: m.group(1) + ", ".join(sorted(m.group(2).split(", ")))
+                          + m.group(3), text)
+
+
 NORMALIZERS: dict[str, Callable[[str], str]] = {
     # name: applied to stdout and exception messages
     "sort-sets": lambda text: _sort_items(_SET_LITERAL, text),
-    "sort-dicts": lambda text: _sort_items(_DICT_LITERAL, text),
+    "sort-dicts": _sort_dicts,  # flat dict literals and the printed keys and values views
     "strip-trailing-space": lambda text: "\n".join(line.rstrip() for line in text.split("\n")),
     "ignore": lambda text: "",
 }
