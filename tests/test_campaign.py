@@ -267,3 +267,30 @@ def test_postgres_store_records_and_resumes_a_campaign(tmp_path, postgres_url):
     assert {(f.target, f.signature) for f in store.findings(campaign.id)} == set(second.buckets)
     assert all(f.shrunk for f in store.findings(campaign.id))
     store.close()
+
+
+def test_live_view_shows_rate_targets_buckets_and_documented_differences_apart():
+    from collections import Counter
+
+    from rich.console import Console
+
+    from tinyfuzz._internal.live import view
+    from tinyfuzz.campaign import Bucket, CampaignStatus
+
+    status = CampaignStatus(7, toy_config(), Budget(seconds=3600), workers=2, programs=1200,
+                            session_programs=1200, batches=48, resumed_batches=8)
+    status.outcomes = {"cpython": Counter(ok=1200), "toyc": Counter(ok=1190, timeout=10)}
+    status.buckets[("toyc", "abc123")] = Bucket("toyc", "output", "abc123", 17, 2, True,
+                                                Path("crashes/toyc/abc123.py"))
+    status.known[("toyc", "toy-output")] = 5
+    console = Console(record=True, width=160)
+    console.print(view(status))
+    text = console.export_text()
+    assert "campaign 7" in text and "1,200 programs" in text and "(8 resumed)" in text
+    assert "of 1:00:00" in text and "1 buckets" in text
+    toyc_row = next(line for line in text.splitlines() if line.strip().startswith("toyc ") and
+                    "1,190" in line)
+    assert "10" in toyc_row and "17" in toyc_row  # the timeouts and the bucket's hits
+    findings, documented = text.index("findings by bucket"), text.index("documented differences")
+    assert text.index("abc123") < documented < text.index("toy-output")
+    assert findings < text.index("abc123")
