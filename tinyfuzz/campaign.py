@@ -223,7 +223,7 @@ class BatchRunner:
 
 
 _RUNNERS: dict = {}
-_RUNNERS_LOCK = threading.Lock()  # a Dask worker may run tasks on several threads
+_RUNNERS_LOCK = threading.RLock()  # Dask may run tasks on several threads; RLock: see executor._leave
 
 
 def _runner_for(config: dict) -> BatchRunner:

@@ -4,7 +4,8 @@ Both executors take a module-level function and its (picklable) arguments and ha
 ``concurrent.futures.Future``, so the campaign driver waits on one kind of future whatever runs it.
 Each executor process keeps its warm target pools between batches (``campaign._runner_for``) and
 closes them when the process ends: ``multiprocessing.util.Finalize`` runs in processes started by
-``multiprocessing`` (local workers and Dask's nanny-started workers), ``atexit`` in any other.
+``multiprocessing`` (local workers and Dask's nanny-started workers), ``atexit`` in any other, and
+a local worker stopped by SIGTERM or orphaned by a killed driver closes them before it exits.
 """
 
 from __future__ import annotations
@@ -25,24 +26,23 @@ DASK_PREFIX = "dask://"
 def _local_worker_init() -> None:
     # Ctrl-C reaches the whole process group: the driver handles it and stops the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Stopping a worker with SIGTERM runs its finalizers (target pools closed, their processes reaped).
-    signal.signal(signal.SIGTERM, _exit_on_term)
+    # SIGTERM (the driver stopping a worker mid-batch) ends it with its target processes reaped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: _leave(128 + signum))
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
 
 def _exit_with_parent(parent: int) -> None:
-    """A driver killed with SIGKILL cannot stop its workers: each notices on its own and goes,
-    reaping its target processes first."""
+    """A driver killed with SIGKILL cannot stop its workers: each notices on its own and goes."""
     while os.getppid() == parent:
         time.sleep(0.5)
+    _leave(1)
+
+
+def _leave(code: int) -> None:
     from tinyfuzz.campaign import close_runners
 
     close_runners()
-    os._exit(1)
-
-
-def _exit_on_term(signum, frame) -> None:
-    raise SystemExit(128 + signum)
+    os._exit(code)
 
 
 class LocalExecutor:
@@ -58,7 +58,7 @@ class LocalExecutor:
         return self.pool.submit(fn, *args)
 
     def close(self, interrupt: bool = False) -> None:
-        if interrupt:  # stop running batches now: SIGTERM, which runs the workers' finalizers
+        if interrupt:  # stop running batches now: SIGTERM, on which a worker reaps its pools and exits
             processes = list((self.pool._processes or {}).values())
             self.pool.shutdown(wait=False, cancel_futures=True)
             for process in processes:
