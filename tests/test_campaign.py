@@ -294,3 +294,44 @@ def test_live_view_shows_rate_targets_buckets_and_documented_differences_apart()
     findings, documented = text.index("findings by bucket"), text.index("documented differences")
     assert text.index("abc123") < documented < text.index("toy-output")
     assert findings < text.index("abc123")
+
+
+class ThreadExecutor:
+    """Batches on a thread of this process (their programs still run in worker processes): lets a
+    test patch what the batch runner calls."""
+
+    slots = 1
+
+    def __init__(self):
+        import concurrent.futures
+
+        self.pool = concurrent.futures.ThreadPoolExecutor(1)
+
+    def submit(self, fn, *args):
+        return self.pool.submit(fn, *args)
+
+    def close(self, interrupt=False):
+        self.pool.shutdown(cancel_futures=True)
+
+
+def test_a_failing_shrink_keeps_the_finding_as_found_and_the_campaign_going(tmp_path, monkeypatch):
+    import tinyfuzz.campaign
+    import tinyfuzz.shrink
+
+    def broken(source, interesting, max_tests=None):
+        raise TypeError("reducer bug")
+    monkeypatch.setattr(tinyfuzz.shrink, "reduce", broken)
+    executor = ThreadExecutor()
+    try:
+        status = Campaign(toy_config(seed=2), db=tmp_path / "run.sqlite", budget=Budget(programs=100),
+                          executor=executor, crashes=tmp_path / "crashes").run()
+    finally:
+        executor.close()
+        tinyfuzz.campaign.close_runners()
+    assert status.stopped == "budget" and status.programs == 100 and status.buckets
+    assert len(status.shrink_errors) == len(status.buckets)
+    assert all("TypeError: reducer bug" in error for error in status.shrink_errors)
+    store = Store(tmp_path / "run.sqlite")
+    for finding in store.findings(1):  # kept, as found, on disk too
+        assert finding.source == finding.original
+        assert (tmp_path / "crashes" / "toyc" / f"{finding.signature}.py").exists()

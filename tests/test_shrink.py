@@ -154,3 +154,10 @@ def test_compact_keeps_the_ast():
     squeezed = compact(text)
     assert squeezed == "x=7//2*y\nif x>-1:\n print(x--1,1 .real,'a' if x else b)"
     assert ast.dump(ast.parse(squeezed)) == ast.dump(ast.parse(text))
+
+
+def test_lambda_and_conditional_expression_bodies_are_expressions_not_statement_lists():
+    # found by a campaign: the inline pass walked lambda's body as if it were a statement list
+    source = "a = 1\nf = lambda: 0\nb = 2 if a else 3\nprint(a, f(), b)\n"
+    result = reduce(source, lambda s: "print" in s and "lambda" in s)
+    assert "lambda" in result.source and len(result.source) < len(source)

@@ -44,6 +44,7 @@ from tinyfuzz.worker import Outcome
 
 SWARM_SUBSETS = 64  # swarm subsets per campaign: each process compiles each subset's grammar once
 SHRINK_TESTS = 400  # interestingness tests per finding at most
+SHRINK_SECONDS = 120.0  # and this long: a hang costs a timeout per test
 
 
 @dataclass(frozen=True)
@@ -203,8 +204,11 @@ class BatchRunner:
         from tinyfuzz.shrink import reduce
 
         target = self.targets[spec]
+        deadline = time.monotonic() + SHRINK_SECONDS
 
         def same_signature(candidate: str) -> bool:
+            if time.monotonic() > deadline:  # out of time: the reducer ends with its best so far
+                return False
             difference = self.difference(target, candidate)
             return difference is not None and difference.signature == signature
 
@@ -287,6 +291,7 @@ class CampaignStatus:
     buckets: dict = field(default_factory=dict)  # (target, signature) -> Bucket
     known: Counter = field(default_factory=Counter)  # (target, known ids) -> programs
     flaky: int = 0
+    shrink_errors: list = field(default_factory=list)  # "signature: error" of failed shrinks
     stopped: str = ""  # why it ended: budget, interrupted
     recent: deque = field(default_factory=lambda: deque(maxlen=50))  # (monotonic, session programs)
 
@@ -380,6 +385,16 @@ class Campaign:
         pending[future] = ("shrink", row)
         self.status.shrinking += 1
 
+    def _shrink_result(self, row, future) -> dict | None:
+        """A shrink's result; a reducer that fails leaves the finding as found, and says so,
+        rather than end a night's campaign."""
+        try:
+            return future.result()
+        except Exception as error:  # noqa: BLE001 - shown in the summary, the finding is kept
+            self.status.shrink_errors.append(f"{row.target} {row.signature}: "
+                                             f"{type(error).__name__}: {error}")
+            return None
+
     def _record_shrunk(self, row, result: dict | None) -> None:
         self.status.shrinking -= 1
         if result is None:  # no longer reproduces on its own: keep it as found
@@ -452,7 +467,7 @@ class Campaign:
                         for row in self._record_batch(future.result()):
                             self._submit_shrink(row, pending)
                     else:
-                        self._record_shrunk(item, future.result())
+                        self._record_shrunk(item, self._shrink_result(item, future))
                 self.on_update(status)
             status.stopped = "budget"
         except KeyboardInterrupt:

@@ -168,6 +168,14 @@ def compact(text: str) -> str:
 # --- addressing the AST -------------------------------------------------------------------------
 
 _STMT_LISTS = ("body", "orelse", "finalbody", "handlers")
+
+
+def _statements(node: ast.AST, name: str) -> list:
+    """The statement list ``node.name``, or [] (``lambda``'s and ``x if c else y``'s ``body`` and
+    ``orelse`` are expressions)."""
+    value = getattr(node, name, None)
+    return value if isinstance(value, list) else []
+
 _TARGET_FIELDS = {"targets", "target", "optional_vars", "name", "names"}  # binding positions
 _REQUIRED = {"body"}  # lists that must not be empty (orelse/finalbody may)
 
@@ -374,8 +382,8 @@ class _Reducer:
         def edits(tree):
             for node in ast.walk(tree):
                 for name in _STMT_LISTS:
-                    stmts = getattr(node, name, None)
-                    if not isinstance(stmts, list) or not stmts:
+                    stmts = _statements(node, name)
+                    if not stmts:
                         continue
                     n = len(stmts)
                     size = n
@@ -394,10 +402,7 @@ class _Reducer:
         def edits(tree):
             for node in ast.walk(tree):
                 for name in _STMT_LISTS[:3]:
-                    stmts = getattr(node, name, None)
-                    if not isinstance(stmts, list):
-                        continue
-                    for i, stmt in enumerate(stmts):
+                    for i, stmt in enumerate(_statements(node, name)):
                         bodies = [getattr(stmt, f, None) for f in ("body", "orelse", "finalbody")]
                         if isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
                             bodies += [h.body for h in stmt.handlers]
@@ -441,7 +446,7 @@ class _Reducer:
         assigns = {}
         for node in ast.walk(tree):
             for name in _STMT_LISTS[:3]:
-                for i, stmt in enumerate(getattr(node, name, None) or []):
+                for i, stmt in enumerate(_statements(node, name)):
                     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
                             isinstance(stmt.targets[0], ast.Name) and \
                             _constant_value(stmt.value) is not None and \

@@ -27,7 +27,8 @@ def headline(status) -> Text:
             + (f" ({status.resumed_batches:,} resumed)" if status.resumed_batches else "")
             + f" · {status.in_flight} in flight · {len(status.buckets)} buckets"
             + (f" · {status.shrinking} shrinking" if status.shrinking else "")
-            + (f" · {status.flaky} flaky" if status.flaky else ""))
+            + (f" · {status.flaky} flaky" if status.flaky else "")
+            + (f" · {len(status.shrink_errors)} shrink errors" if status.shrink_errors else ""))
     return Text(line, style="bold")
 
 
@@ -72,6 +73,8 @@ def view(status) -> Group:
         parts.append(buckets_table(status))
     if status.known:
         parts.append(known_table(status))
+    for error in status.shrink_errors:  # a tinyfuzz bug: the finding is kept as found
+        parts.append(Text(f"shrinking failed (kept as found): {error}", style="yellow"))
     return Group(*parts)
 
 
