@@ -379,11 +379,18 @@ class Campaign:
         bucket.size = len(source.strip().splitlines())
         bucket.path = path
 
-    def _submit_shrink(self, row, pending: dict) -> None:
-        future = self.executor.submit(shrink_finding, self.config.as_dict(), row.target_spec,
-                                      row.source, row.signature, self.shrink_tests)
-        pending[future] = ("shrink", row)
-        self.status.shrinking += 1
+    def _submit_shrinks(self, pending: dict, budget_spent: bool) -> None:
+        """Start queued shrinks: on half the executor's slots while batches run (shrinking must
+        not starve fuzzing: a hang costs a timeout per test), on all of them once the budget is
+        spent."""
+        limit = self.executor.slots if budget_spent else max(1, self.executor.slots // 2)
+        running = sum(kind == "shrink" for kind, _ in pending.values())
+        while self.to_shrink and running < limit:
+            row = self.to_shrink.popleft()
+            future = self.executor.submit(shrink_finding, self.config.as_dict(), row.target_spec,
+                                          row.source, row.signature, self.shrink_tests)
+            pending[future] = ("shrink", row)
+            running += 1
 
     def _shrink_result(self, row, future) -> dict | None:
         """A shrink's result; a reducer that fails leaves the finding as found, and says so,
@@ -423,7 +430,8 @@ class Campaign:
         for row in self.store.findings(self.row.id):
             self._save(row, row.source)
             if not row.shrunk:
-                self._submit_shrink(row, pending)
+                self.to_shrink.append(row)
+                status.shrinking += 1
         return done
 
     def _budget_left(self, programs_submitted: int) -> int:
@@ -441,6 +449,7 @@ class Campaign:
         status = self.status
         status.active_base = self.row.active_seconds
         pending: dict = {}  # future -> ("batch", (index, count)) | ("shrink", finding row)
+        self.to_shrink: deque = deque()  # new buckets waiting for a slot to be shrunk
         interrupted = False
         try:
             done = self._resume(pending)
@@ -457,6 +466,7 @@ class Campaign:
                     pending[future] = ("batch", (index, count))
                     status.in_flight += 1
                     submitted += count
+                self._submit_shrinks(pending, budget_spent=self._budget_left(submitted) == 0)
                 if not pending:
                     break
                 finished, _ = cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
@@ -465,7 +475,8 @@ class Campaign:
                     if kind == "batch":
                         status.in_flight -= 1
                         for row in self._record_batch(future.result()):
-                            self._submit_shrink(row, pending)
+                            self.to_shrink.append(row)
+                            status.shrinking += 1
                     else:
                         self._record_shrunk(item, self._shrink_result(item, future))
                 self.on_update(status)
