@@ -125,6 +125,7 @@ def compare(expected: Outcome, observed: Outcome, target) -> Difference | None:
 
 _NUMBER = re.compile(r"\d+(\.\d+)?")
 _NAME = re.compile(r"'[^']*'|\"[^\"]*\"")
+_CAUGHT = re.compile(r"\b([A-Z]\w*(?:Error|Exception))\b\W*('[^']*'|\"[^\"]*\")?")  # name, message
 _TOKEN = re.compile(r"'[^']*'|\"[^\"]*\"|\d+(?:\.\d+)?|\w+|\S")
 
 
@@ -136,13 +137,18 @@ def _shape(text: str) -> str:
 
 def _changes(expected_line: str, observed_line: str) -> list[str]:
     """How the first differing output lines differ, in shape: the changed token runs only (the
-    unchanged context varies from program to program), or 'reordered' for the same tokens."""
+    unchanged context varies from program to program), or 'reordered' for the same tokens, or the
+    exception a program caught and printed where the reference printed something else (whatever
+    the reference printed, that exception is the failure)."""
     a, b = _TOKEN.findall(expected_line), _TOKEN.findall(observed_line)
     if a and sorted(a) == sorted(b):
         return ["reordered"]
-    changes = [f"{tag}:{_shape(' '.join(a[i1:i2]))}>{_shape(' '.join(b[j1:j2]))}"
-               for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
-               if tag != "equal"]
+    runs = [(tag, a[i1:i2], b[j1:j2]) for tag, i1, i2, j1, j2 in
+            difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes() if tag != "equal"]
+    caught = _CAUGHT.search(" ".join(token for _, _, new in runs for token in new))
+    if caught and caught.group(1) not in expected_line:
+        return ["caught", caught.group(1), _NUMBER.sub("N", caught.group(2) or "")]
+    changes = [f"{tag}:{_shape(' '.join(old))}>{_shape(' '.join(new))}" for tag, old, new in runs]
     return sorted(set(changes))[:4]
 
 
