@@ -179,12 +179,16 @@ def test_a_campaign_killed_with_sigkill_resumes_losing_no_confirmed_finding(tmp_
     assert 0 < ran <= 600 - 25 * len(done)
 
 
-def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path):
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_cleanly_with_a_summary(tmp_path, stop):
     proc = subprocess.Popen(fuzz_command(tmp_path, budget="1h") + ["--quiet"],
                             start_new_session=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     wait_for_findings(tmp_path, proc, batches=1)
-    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    if stop == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    else:
+        os.kill(proc.pid, signal.SIGTERM)  # what a scheduler or a CI timeout does: the driver
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted:" in out and "buckets" in out and "findings by bucket" in out
@@ -335,3 +339,31 @@ def test_a_failing_shrink_keeps_the_finding_as_found_and_the_campaign_going(tmp_
     for finding in store.findings(1):  # kept, as found, on disk too
         assert finding.source == finding.original
         assert (tmp_path / "crashes" / "toyc" / f"{finding.signature}.py").exists()
+
+
+def test_shrinks_left_when_the_grace_after_the_budget_ends_are_finished_on_resume(
+        tmp_path, monkeypatch):
+    import tinyfuzz.campaign
+
+    monkeypatch.setattr(tinyfuzz.campaign, "SHRINK_GRACE", (0.0, 0.0))  # no time after the budget
+    executor = ThreadExecutor()
+    try:
+        first = Campaign(toy_config(seed=2), db=tmp_path / "run.sqlite",
+                         budget=Budget(programs=100), executor=executor,
+                         crashes=tmp_path / "crashes").run()
+    finally:
+        executor.close()
+    assert first.stopped == "budget" and first.shrinking > 0  # left as found...
+    store = Store(tmp_path / "run.sqlite")
+    unshrunk = [f for f in store.findings(1) if not f.shrunk]
+    assert len(unshrunk) == first.shrinking
+    for finding in unshrunk:  # ...but saved
+        saved = read_finding(tmp_path / "crashes" / "toyc" / f"{finding.signature}.py")
+        assert saved.source.strip() == finding.original.strip()
+    monkeypatch.undo()
+    again = Campaign(toy_config(seed=2), db=tmp_path / "run.sqlite", budget=Budget(programs=100),
+                     workers=1, crashes=tmp_path / "crashes").run()
+    assert again.session_programs == 0 and again.shrinking == 0
+    assert all(f.shrunk for f in store.findings(1))
+    assert any(len(f.source) < len(f.original) for f in store.findings(1))
+    tinyfuzz.campaign.close_runners()

@@ -45,6 +45,7 @@ from tinyfuzz.worker import Outcome
 SWARM_SUBSETS = 64  # swarm subsets per campaign: each process compiles each subset's grammar once
 SHRINK_TESTS = 400  # interestingness tests per finding at most
 SHRINK_SECONDS = 120.0  # and this long: a hang costs a timeout per test
+SHRINK_GRACE = (60.0, 0.05)  # shrinking goes on after the budget for max(60 s, 5% of the time spent)
 
 
 @dataclass(frozen=True)
@@ -456,6 +457,7 @@ class Campaign:
             indices = (i for i in itertools.count() if i not in done)
             submitted = status.programs
             slots = self.executor.slots * 2  # one running and one queued per slot
+            grace_ends = None  # when the budget is spent: how long shrinks may still run
             while True:
                 while status.in_flight < slots:
                     count = min(self._budget_left(submitted), self.config.batch_size)
@@ -466,9 +468,15 @@ class Campaign:
                     pending[future] = ("batch", (index, count))
                     status.in_flight += 1
                     submitted += count
-                self._submit_shrinks(pending, budget_spent=self._budget_left(submitted) == 0)
+                spent = self._budget_left(submitted) == 0
+                if spent and grace_ends is None:
+                    grace_ends = time.monotonic() + max(SHRINK_GRACE[0],
+                                                        SHRINK_GRACE[1] * status.active_seconds)
+                self._submit_shrinks(pending, budget_spent=spent)
                 if not pending:
                     break
+                if not status.in_flight and spent and time.monotonic() > grace_ends:
+                    break  # what is not shrunk yet stays as found, and is shrunk on resume
                 finished, _ = cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
                 for future in finished:
                     kind, item = pending.pop(future)
@@ -489,7 +497,8 @@ class Campaign:
                                 "again to resume") from None
         finally:
             if own_executor:
-                self.executor.close(interrupt=interrupted or status.stopped != "budget")
+                self.executor.close(interrupt=interrupted or status.stopped != "budget"
+                                    or status.shrinking > 0)
             self.store.close()
         status.in_flight = 0
         self.on_update(status)

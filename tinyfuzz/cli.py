@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from functools import wraps
@@ -225,6 +226,7 @@ def fuzz(targets, reference, grammar, level, budget, workers, executor, db, cras
     pool = make_executor(executor, workers)
     campaign.executor = pool
     interrupted = False
+    signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop: like Ctrl-C, with the summary
     try:
         if quiet or not console.is_terminal:
             campaign.on_update = (lambda status: None) if quiet else live.PlainProgress(console)
@@ -235,9 +237,12 @@ def fuzz(targets, reference, grammar, level, budget, workers, executor, db, cras
                 status = campaign.run()
         interrupted = status.stopped == "interrupted"
     finally:
-        pool.close(interrupt=interrupted)
+        pool.close(interrupt=interrupted or campaign.status.shrinking > 0)  # stop shrinks left
     out = Console()
     out.print(live.view(status))
+    if status.shrinking:
+        out.print(f"{status.shrinking} findings are saved as found, not shrunk yet: the same "
+                  "command shrinks them (and goes on if the budget allows)")
     out.print(f"{status.stopped}: {status.session_programs:,} programs this session in "
               f"{time.monotonic() - status.session_started:.1f} s ({status.session_rate:,.0f} "
               f"programs/s); {len(status.buckets)} buckets; store {db}; report: tinyfuzz report "
@@ -245,6 +250,10 @@ def fuzz(targets, reference, grammar, level, budget, workers, executor, db, cras
     if interrupted:
         sys.exit(130)
     sys.exit(1 if status.buckets else 0)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _clip(text: str, lines: int = 12) -> str:
