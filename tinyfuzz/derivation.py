@@ -201,23 +201,25 @@ class CompiledGrammar:
                 break
         return requirements
 
-    def expanders(self, random_source=None) -> list:
+    def expanders(self, random_source=None, guided: bool = False) -> list:
         """The generated expansion function of every rule, by rule index.
 
         With ``random_source`` (a ``random.Random().random``) choices are inlined as
-        ``int(R() * n)``; without it they call ``d.choose(n)`` (the Hypothesis strategy).
+        ``int(R() * n)``; without it they call ``d.choose(n)`` (the Hypothesis strategy), or with
+        ``guided`` ``d.choose_alt(rule, n)`` and no Hypothesis spans (``Derivation.guide`` decides:
+        the coverage listing).
         """
-        fast = random_source is not None
-        if fast not in self._code:
-            source = generate_source(self, fast)
-            self._code[fast] = compile(source, f"<tinyfuzz expanders for {self.grammar.path}>", "exec")
+        mode = "fast" if random_source is not None else "guided" if guided else "strategy"
+        if mode not in self._code:
+            source = generate_source(self, mode)
+            self._code[mode] = compile(source, f"<tinyfuzz expanders for {self.grammar.path}>", "exec")
         namespace = {"R": random_source, "P": self.picks, "Infeasible": Infeasible,
                      "indent_block": indent_block}
-        if not fast:
+        if mode == "strategy":
             from hypothesis.strategies import composite
             namespace["composite"] = composite
             namespace["CURRENT"] = self.current
-        exec(self._code[fast], namespace)  # our own generated code, never a generated program
+        exec(self._code[mode], namespace)  # our own generated code, never a generated program
         return namespace["RULES"]
 
     def _may_bind(self) -> list[bool]:
@@ -275,7 +277,7 @@ class Derivation:
 
     __slots__ = ("g", "rules", "choose", "budget", "committed", "scopes", "values", "pending",
                  "scope_depth", "memo", "features", "checking", "covered", "text", "draw",
-                 "depth", "max_depth")
+                 "depth", "max_depth", "guide")
 
     def __init__(self, compiled: CompiledGrammar, rules: list, choose: Callable[[int], int],
                  budget: int):
@@ -296,6 +298,7 @@ class Derivation:
         self.covered: set = set()  # (rule, alternative) pairs chosen; recorded by the strategy's code
         self.depth = 0  # nesting of rule expansions; past max_depth only cheapest alternatives
         self.max_depth = math.inf  # (the strategy's code tracks depth; the sampler's does not)
+        self.guide = None  # guided code: guide(rule, allowed alternatives) -> the one to take
 
     def run(self, start: int) -> str:
         self.committed = self.g.cost[start]  # the budget fits it: see check_budget
@@ -304,9 +307,13 @@ class Derivation:
     # -- called by the generated code ------------------------------------------------------------
 
     def pick(self, i: int, n: int) -> int:
-        k = self.choose(n)
+        k = self.choose(n) if self.guide is None else self.guide(i, range(n))
         self.covered.add((i, k))  # a pick rule's terminals keep the grammar's order
         return k
+
+    def choose_alt(self, i: int, n: int) -> int:
+        """Guided code's choice among the first ``n`` (cheapest) alternatives of rule ``i``."""
+        return self.guide(i, range(n))
 
     def feasible(self, i: int) -> int:
         """Choose among the alternatives of rule ``i`` that fit the budget and find their names bound."""
@@ -317,6 +324,8 @@ class Derivation:
                                                for kinds in needs)]
         if not candidates:
             raise Infeasible(f"<{self.g.names[i]}>: no alternative fits (nothing bound yet?)")
+        if self.guide is not None:
+            return self.guide(i, candidates)
         return candidates[self.choose(len(candidates))] if len(candidates) > 1 else candidates[0]
 
     def use(self, i: int) -> str:
@@ -445,14 +454,20 @@ def _literal(text: str) -> str:
     return escaped.replace("{", "{{").replace("}", "}}")
 
 
-def generate_source(g: CompiledGrammar, fast: bool) -> str:
+def generate_source(g: CompiledGrammar, mode: str) -> str:
     """Python source with one function per rule, each returning the text it derives: ``c<i>``
     chooses and builds an alternative, ``r<i>`` is what a parent calls (``c<i>`` itself, or
     ``c<i>`` wrapped by the semantic layer). Children are expanded left to right inside one f-string.
+    ``mode``: fast (the sampler), strategy (Hypothesis draws, one span per rule expansion) or
+    guided (``Derivation.guide`` chooses alternatives: the coverage listing).
     """
+    fast = mode == "fast"
 
     def choice(n) -> str:
         return f"int(R() * {n})" if fast else f"d.choose({n})"
+
+    def alternative_choice(i: int, n) -> str:
+        return f"d.choose_alt({i}, {n})" if mode == "guided" else choice(n)
 
     def pick(j: int) -> str:
         """A choice among the terminals of pick rule ``j`` (recorded for coverage by the strategy)."""
@@ -507,7 +522,7 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
             if len(alts) == 1:
                 emit(f"{indent}k = 0")
             elif deltas[-1] == 0:
-                emit(f"{indent}k = {choice(len(alts))}")
+                emit(f"{indent}k = {alternative_choice(i, len(alts))}")
             else:
                 emit(f"{indent}room = d.budget - d.committed" if fast else
                      f"{indent}room = d.budget - d.committed if d.depth < d.max_depth else 0")
@@ -516,10 +531,10 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
                     count = sum(1 for x in deltas if x <= threshold)
                     keyword = "if" if t_index == 0 else "elif"
                     emit(f"{indent}{keyword} room >= {threshold}:")
-                    emit(f"{indent}    k = {choice(count)}")
+                    emit(f"{indent}    k = {alternative_choice(i, count)}")
                 emit(f"{indent}else:")
                 zero = sum(1 for x in deltas if x == 0)
-                emit(f"{indent}    k = {choice(zero) if zero > 1 else 0}")
+                emit(f"{indent}    k = {alternative_choice(i, zero) if zero > 1 else 0}")
             if not fast and len(g.grammar.rules[name].alternatives) > 1:
                 emit(f"    d.covered.add(({i}, {g.original_index[i]!r}[k]))")
             for k, (items, delta, binds, _) in enumerate(alts):
@@ -573,7 +588,7 @@ def generate_source(g: CompiledGrammar, fast: bool) -> str:
                 emit(f"    return c{i}(d)")
         else:
             emit(f"r{i} = c{i}")
-    if not fast:  # each expansion of a rule is a Hypothesis span of its own, for the shrinker
+    if mode == "strategy":  # each expansion of a rule is a Hypothesis span of its own, for the shrinker
         for i in range(len(g.names)):
             if g.picks[i] is None and not g.flags[i] & USE:
                 # One strategy object per rule, made once: the derivation in progress is CURRENT.
@@ -598,9 +613,10 @@ def check_budget(compiled: CompiledGrammar, start: int, max_size: int) -> None:
 
 
 def derive(compiled: CompiledGrammar, rules: list, start: int, choose: Callable[[int], int],
-           budget: int, draw=None, max_depth=math.inf) -> Derivation:
+           budget: int, draw=None, max_depth=math.inf, guide=None) -> Derivation:
     """Derive one program (``.run`` returned its text). May raise ``Infeasible``."""
     derivation = Derivation(compiled, rules, choose, budget)
+    derivation.guide = guide
     derivation.draw = draw
     derivation.max_depth = max_depth
     if draw is not None:
