@@ -110,3 +110,26 @@ def test_cli_cover_and_grammar_diff(tmp_path):
     assert runner.invoke(main, ["grammar-diff", str(TINYPY), str(equivalent)]).exit_code == 0
     result = runner.invoke(main, ["grammar-diff", str(TINYPY), str(different)])
     assert result.exit_code == 1 and "!=" in result.output
+
+
+@pytest.mark.parametrize("k", [3, 4])
+def test_k_path_listing_covers_every_k_path_and_names_where_there_is_none(k):
+    from tinyfuzz.parsing import grammar_k_paths
+
+    listing = coverage_listing("tinypy", k=k)
+    paths = grammar_k_paths(listing.grammar, k)
+    assert listing.k_paths == paths and len(paths) > 200
+    parser = parser_for("tinypy")
+    shown = set().union(*(parser.k_paths_used(p, k) for p in listing.programs))
+    assert paths <= shown  # read back from the text, not the generator's record
+    assert not listing.missing
+    assert "digit" in listing.empty_k_paths() and "program" not in listing.empty_k_paths()
+    # more paths need more programs than alternatives alone
+    assert len(listing.programs) > len(coverage_listing("tinypy").programs)
+
+
+def test_k_paths_of_a_parse_follow_the_tree():
+    parser = parser_for("tinypy")
+    paths = parser.k_paths_used("a = 1\nprint(a)", 2)
+    assert ("initialization", "digit") in paths and ("initialization", "variable") in paths
+    assert all(len(p) == 2 for p in paths)

@@ -316,8 +316,11 @@ def report(db, output, campaign_id) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--max-size", type=click.IntRange(min=1), default=400, show_default=True,
               help="Size budget of each program of the listing.")
+@click.option("--k", "k", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Also cover every k-path: chains of k rules, each expanded inside the one "
+                   "before (k-path coverage; 2 follows from covering every alternative).")
 @_user_errors
-def cover(grammar, output, start, seed, max_size) -> None:
+def cover(grammar, output, start, seed, max_size, k) -> None:
     """A coverage listing of GRAMMAR: valid programs that together use every alternative of every
     rule, checked by parsing the listing's text with an Earley parser of the grammar.
 
@@ -331,7 +334,7 @@ def cover(grammar, output, start, seed, max_size) -> None:
 
     from tinyfuzz.coverage import coverage_listing
 
-    listing = coverage_listing(grammar, start=start, seed=seed, max_size=max_size)
+    listing = coverage_listing(grammar, start=start, seed=seed, max_size=max_size, k=k)
     text = "".join(f"# program {i + 1} of {len(listing.programs)}\n{p.rstrip()}\n"
                    for i, p in enumerate(listing.programs))
     if output:
@@ -343,16 +346,25 @@ def cover(grammar, output, start, seed, max_size) -> None:
     for column in ("rule", "covered", "of", "missing"):
         table.add_column(column, justify="right" if column in ("covered", "of") else "left")
     missing = listing.missing
-    for name, (seen, total) in sorted(listing.per_rule().items(), key=lambda r: (r[1][0] == r[1][1], r[0])):
-        if seen < total or len(listing.per_rule()) <= 40:
-            gaps = ", ".join(str(k) for r, k in sorted(missing) if r == name)
+    per_rule = listing.per_rule()
+    for name, (seen, total) in sorted(per_rule.items(), key=lambda r: (r[1][0] == r[1][1], r[0])):
+        if seen < total or len(per_rule) <= 40:
+            gaps = ", ".join(str(index) for rule, index in sorted(missing) if rule == name)
             table.add_row(name, str(seen), str(total), gaps)
-    console.print(table)
+    if table.rows:
+        console.print(table)
     covered = len(listing.observable) - len(missing)
     console.print(f"{len(listing.programs)} programs, {len(text.splitlines())} lines: {covered} of "
                   f"{len(listing.observable)} alternatives covered ({covered / len(listing.observable):.1%})"
-                  + ("" if len(listing.per_rule()) <= 40 else "; fully covered rules not listed"))
-    sys.exit(1 if missing else 0)
+                  + ("" if len(per_rule) <= 40 else "; fully covered rules not listed"))
+    uncovered = listing.k_paths - listing.k_covered
+    if k > 1:
+        console.print(f"{k}-paths: {len(listing.k_covered)} of {len(listing.k_paths)} covered"
+                      + "".join(f"\n  not covered: {' > '.join(p)}" for p in sorted(uncovered)[:20])
+                      + (f"\n  ... {len(uncovered) - 20} more" if len(uncovered) > 20 else ""))
+        console.print(f"no {k}-path starts at (fewer than {k} rules deep): "
+                      + (", ".join(listing.empty_k_paths()) or "none"))
+    sys.exit(1 if missing or uncovered else 0)
 
 
 @main.command("grammar-diff")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from tinyfuzz.derivation import CompiledGrammar, Infeasible, derive
 from tinyfuzz.grammar import Grammar, load_grammar
-from tinyfuzz.parsing import observable_alternatives, parser_for
+from tinyfuzz.parsing import grammar_k_paths, observable_alternatives, parser_for
 
 INFINITY = float("inf")
 
@@ -125,6 +125,14 @@ class Listing:
     generated: set  # (rule, alternative) the generator recorded choosing
     parsed: set = field(default_factory=set)  # (rule, alternative) an Earley parse of the text shows
     observable: set = field(default_factory=set)  # what a parse can show at all
+    k: int = 1  # with k > 1 the listing also covers k-paths (chains of k rules)
+    k_paths: set = field(default_factory=set)  # every k-path of the grammar
+    k_covered: set = field(default_factory=set)  # the k-paths some parse of a program shows
+
+    def empty_k_paths(self) -> list:
+        """Rules from which no k-path starts (their expansions are fewer than k rules deep)."""
+        starts = {path[0] for path in self.k_paths}
+        return sorted({name for name, _ in self.observable} - starts)
 
     @property
     def text(self) -> str:
@@ -145,9 +153,11 @@ class Listing:
 
 
 def coverage_listing(grammar, *, start: str | None = None, seed: int = 0, max_size: int = 400,
-                     max_programs: int = 500, python_version: tuple | None = None) -> Listing:
+                     max_programs: int = 500, python_version: tuple | None = None,
+                     k: int = 1) -> Listing:
     """Programs that together use every alternative reachable from ``start`` (default: the
-    grammar's start rule), for the running Python's version unless ``python_version`` is given."""
+    grammar's start rule), for the running Python's version unless ``python_version`` is given;
+    with ``k`` > 1, also every k-path the generator can reach."""
     grammar = load_grammar(grammar)
     compiled = CompiledGrammar(grammar, python_version=python_version or sys.version_info[:2])
     start_index = compiled.rule_index(grammar.start_for(start))
@@ -173,4 +183,31 @@ def coverage_listing(grammar, *, start: str | None = None, seed: int = 0, max_si
     for program in programs:
         listing.parsed |= parser.alternatives_used(program)
     listing.observable = observable_alternatives(grammar, grammar.start_for(start))
+    if k > 1:
+        _cover_k_paths(listing, k, parser, guide, rules, start_index,
+                       max(max_size, compiled.cost[start_index]), grammar.start_for(start))
     return listing
+
+
+def _cover_k_paths(listing: Listing, k: int, parser, guide: _Guide, rules, start_index: int,
+                   budget: int, start: str, patience: int = 200) -> None:
+    """Add programs until every k-path shows in some parse, or ``patience`` draws in a row add
+    none (guided and plain random draws alternating: no guide steers towards paths yet)."""
+    listing.k = k
+    listing.k_paths = grammar_k_paths(listing.grammar, k, start)
+    for program in listing.programs:
+        listing.k_covered |= parser.k_paths_used(program, k) & listing.k_paths
+    stale = 0
+    while stale < patience and listing.k_covered < listing.k_paths:
+        guide.explore = stale % 2 == 1
+        derivation = guide.draw(rules, start_index, budget)
+        if derivation is None:
+            break
+        new = (parser.k_paths_used(derivation.text, k) & listing.k_paths) - listing.k_covered
+        if not new:
+            stale += 1
+            continue
+        stale = 0
+        listing.k_covered |= new
+        listing.programs.append(derivation.text)
+        listing.parsed |= parser.alternatives_used(derivation.text)

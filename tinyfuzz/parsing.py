@@ -45,6 +45,24 @@ class GrammarParser:
             return False
         return True
 
+    def k_paths_used(self, text: str, k: int) -> set:
+        """The k-paths of some parse of ``text``: chains of k rules, each expanded directly
+        inside the one before (Havrikov and Zeller's k-path coverage)."""
+        paths: set = set()
+
+        def walk(node, above: tuple) -> None:
+            if not hasattr(node, "data"):
+                return
+            name = self.names.get(node.data.rpartition("__")[0]) if "__" in node.data else None
+            chain = (above + (name,))[-k:] if name else above  # _ambig, start: not rules
+            if name and len(chain) == k:
+                paths.add(chain)
+            for child in node.children:
+                walk(child, chain)
+
+        walk(self.parse(text), ())
+        return paths
+
     def alternatives_used(self, text: str) -> set:
         """The (rule, alternative index) pairs some parse of ``text`` uses."""
         used = set()
@@ -147,6 +165,30 @@ def _with_marked_indentation(alternative: tuple) -> list:
     if pending and (level or blanks):  # what follows this rule starts at its level or lower
         out.append(Terminal(close(0)))
     return out
+
+
+def grammar_k_paths(grammar: Grammar, k: int, start: str | None = None) -> set:
+    """Every k-path of ``grammar`` from ``start``: chains of k rules, each appearing in an
+    alternative of the one before, not passing through an ``@eval`` rule (its text is a value)."""
+    evaluated = Semantics.of(grammar).evals
+    children = {name: {s.name for alternative in rule.alternatives for s in alternative
+                       if isinstance(s, NonTerminal) and s.name not in evaluated}
+                for name, rule in grammar.rules.items()}
+    paths = {(start or grammar.start,)}
+    reachable = set(observable_rules(grammar, start))
+    for _ in range(k - 1):
+        paths = {path + (child,) for path in paths for child in children[path[-1]]}
+    every = set()
+    for name in reachable:  # a path may start at any rule the start reaches
+        chains = {(name,)}
+        for _ in range(k - 1):
+            chains = {c + (child,) for c in chains for child in children[c[-1]]}
+        every |= chains
+    return every | paths
+
+
+def observable_rules(grammar: Grammar, start: str | None = None) -> set:
+    return {name for name, _ in observable_alternatives(grammar, start)}
 
 
 def observable_alternatives(grammar: Grammar, start: str | None = None) -> set:
