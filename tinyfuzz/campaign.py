@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from tinyfuzz.coverage import choice_alternatives
 from tinyfuzz.errors import InvalidArgument, TinyfuzzError
 from tinyfuzz.findings import Finding, save_finding
 from tinyfuzz.oracle import Difference, compare
@@ -60,11 +61,13 @@ class CampaignConfig:
     batch_size: int = 200
     swarm: bool = True
     max_size: int = DEFAULT_MAX_SIZE
+    coverage_guided: bool = False  # prefer alternatives the campaign has not used yet
 
     def as_dict(self) -> dict:
         return {"targets": list(self.targets), "reference": self.reference,
                 "grammar": self.grammar, "level": self.level, "seed": self.seed,
-                "batch_size": self.batch_size, "swarm": self.swarm, "max_size": self.max_size}
+                "batch_size": self.batch_size, "swarm": self.swarm, "max_size": self.max_size,
+                "coverage_guided": self.coverage_guided}
 
 
 @dataclass(frozen=True)
@@ -107,11 +110,15 @@ class BatchRunner:
         self.config = config
         self.reference = load_target(config["reference"])
         self.targets = {spec: load_target(spec) for spec in config["targets"]}
-        versions = [t.python_version for t in [self.reference, *self.targets.values()]
-                    if t.python_version]
-        self.python_version = min(versions) if versions else None  # valid on every target
+        self.python_version = self.python_version_of(self.targets, self.reference)
         self.pools: dict = {}
         self.samplers: dict = {}
+
+    @staticmethod
+    def python_version_of(targets: dict, reference: Target) -> tuple | None:
+        """The oldest Python version among the targets: programs must be valid on every one."""
+        versions = [t.python_version for t in [reference, *targets.values()] if t.python_version]
+        return min(versions) if versions else None
 
     def run(self, target: Target, sources: list[str]) -> list[Outcome]:
         pool = self.pools.get(target.path)
@@ -128,7 +135,7 @@ class BatchRunner:
         if sampler is None:
             sampler = self.samplers[excluded] = Sampler(
                 self.config["grammar"], level=self.config["level"], exclude_features=excluded,
-                max_size=self.config["max_size"], python_version=self.python_version)
+                max_size=self.config["max_size"], python_version=self.python_version, guided=True)
         return sampler
 
     def swarm_subset(self, index: int) -> tuple:
@@ -145,12 +152,16 @@ class BatchRunner:
             return ()
         return excluded
 
-    def batch(self, index: int, count: int) -> dict:
+    def batch(self, index: int, count: int, unused: frozenset = frozenset()) -> dict:
+        """Batch ``index``: ``unused`` are the (rule, alternative) pairs the campaign has not used
+        yet (the batch reports which it used; coverage-guided, it prefers them)."""
         started = time.perf_counter()
         excluded = self.swarm_subset(index)
         seed = batch_seed(self.config["seed"], index)
         sampler = self.sampler(excluded)
         sampler.reseed(seed)
+        if self.config.get("coverage_guided") and unused:
+            sampler.guide = prefer_unused(sampler.compiled, unused, sampler.random)
         programs = [sampler.draw() for _ in range(count)]
         sources = [program.source for program in programs]
         expected = self.run(self.reference, sources)
@@ -188,11 +199,13 @@ class BatchRunner:
                              "expected": difference.expected, "observed": difference.observed,
                              "hits": hits})
         features = Counter(f for program in programs for f in program.features)
+        used = frozenset().union(*(program.coverage for program in programs))
         return {
             "batch": {"index": index, "seed": seed, "excluded": list(excluded), "programs": count,
                       "seconds": time.perf_counter() - started,
                       "outcomes": {name: dict(c) for name, c in outcomes.items()},
                       "features": dict(features), "bugs": sum(f["hits"] for f in findings),
+                      "covered": sorted(map(list, unused & used)),
                       "known": len(known_programs), "flaky": flaky},
             "findings": findings,
             "known": [{"target": name, "known": ids, "kind": d.kind, "source": source,
@@ -249,8 +262,22 @@ def close_runners() -> None:
             runner.close()
 
 
-def run_batch(config: dict, index: int, count: int) -> dict:
-    return _runner_for(config).batch(index, count)
+def run_batch(config: dict, index: int, count: int, unused: frozenset = frozenset()) -> dict:
+    return _runner_for(config).batch(index, count, unused)
+
+
+def prefer_unused(compiled, unused: frozenset, rand):
+    """A guide taking an alternative in ``unused`` wherever one is allowed, else any."""
+    names = compiled.names
+
+    def original(i: int, k: int) -> int:
+        return k if compiled.picks[i] is not None else compiled.original_index[i][k]
+
+    def guide(i: int, options) -> int:
+        fresh = [k for k in options if (names[i], original(i, k)) in unused]
+        choices = fresh or options
+        return choices[int(rand() * len(choices))]
+    return guide
 
 
 def shrink_finding(config: dict, spec: str, source: str, signature: str,
@@ -292,6 +319,8 @@ class CampaignStatus:
     buckets: dict = field(default_factory=dict)  # (target, signature) -> Bucket
     known: Counter = field(default_factory=Counter)  # (target, known ids) -> programs
     flaky: int = 0
+    alternatives: frozenset = frozenset()  # every (rule, alternative) the campaign can choose
+    covered: set = field(default_factory=set)  # those its batches have used
     shrink_errors: list = field(default_factory=list)  # "signature: error" of failed shrinks
     stopped: str = ""  # why it ended: budget, interrupted
     recent: deque = field(default_factory=lambda: deque(maxlen=50))  # (monotonic, session programs)
@@ -331,7 +360,10 @@ class Campaign:
         self.reference = load_target(config.reference)
         for target in [self.reference, *self.targets.values()]:
             target.argv()  # usable now, not in a worker an hour from now
-        Sampler(config.grammar, level=config.level, max_size=config.max_size)  # a bad grammar fails here
+        sampler = Sampler(config.grammar, level=config.level, max_size=config.max_size,
+                          python_version=BatchRunner.python_version_of(self.targets, self.reference))
+        # (a bad grammar fails here, not in a worker); what grammar coverage is counted against
+        alternatives = choice_alternatives(sampler.compiled)
         self.store = Store(db)
         self.row = self.store.open_campaign(config.as_dict())
         self.budget = budget
@@ -340,7 +372,8 @@ class Campaign:
         self.crashes = Path(crashes)
         self.shrink_tests = shrink_tests
         self.on_update = on_update or (lambda status: None)
-        self.status = CampaignStatus(self.row.id, config, budget, workers)
+        self.status = CampaignStatus(self.row.id, config, budget, workers,
+                                     alternatives=alternatives)
 
     # -- events --
 
@@ -354,6 +387,7 @@ class Campaign:
         status.session_programs += batch["programs"]
         status.recent.append((time.monotonic(), status.session_programs))
         status.flaky += batch["flaky"]
+        status.covered.update(map(tuple, batch["covered"]))
         for name, counts in batch["outcomes"].items():
             status.outcomes.setdefault(name, Counter()).update(counts)
         for item in result["known"]:
@@ -426,6 +460,7 @@ class Campaign:
             for name, counts in batch.outcomes.items():
                 status.outcomes.setdefault(name, Counter()).update(counts)
             status.flaky += batch.flaky
+            status.covered.update(map(tuple, batch.covered or ()))
         for row in self.store.known(self.row.id):
             status.known[(row.target, row.known)] += row.hits
         for row in self.store.findings(self.row.id):
@@ -464,7 +499,8 @@ class Campaign:
                     if count == 0:
                         break
                     index = next(indices)
-                    future = self.executor.submit(run_batch, self.config.as_dict(), index, count)
+                    future = self.executor.submit(run_batch, self.config.as_dict(), index, count,
+                                                  status.alternatives - status.covered)
                     pending[future] = ("batch", (index, count))
                     status.in_flight += 1
                     submitted += count

@@ -197,10 +197,13 @@ def shrink(target, reference, output, program) -> None:
 @click.option("--no-swarm", is_flag=True,
               help="Every batch uses every grammar feature (default: each batch leaves out a "
                    "random half of them, swarm testing).")
+@click.option("--coverage-guided", is_flag=True,
+              help="Prefer grammar alternatives the campaign has not used yet (half of the "
+                   "choices where one is allowed); grammar coverage is shown either way.")
 @click.option("--quiet", is_flag=True, help="No live display; the summary only.")
 @_user_errors
 def fuzz(targets, reference, grammar, level, budget, workers, executor, db, crashes, seed,
-         batch_size, no_swarm, quiet) -> None:
+         batch_size, no_swarm, coverage_guided, quiet) -> None:
     """Run a differential fuzz campaign until BUDGET is spent; resumable, parallel, on Dask.
 
     Findings are confirmed by a second run, shrunk, bucketed by signature and written to CRASHES
@@ -218,7 +221,8 @@ def fuzz(targets, reference, grammar, level, budget, workers, executor, db, cras
     from tinyfuzz.executor import make_executor
 
     config = CampaignConfig(targets=tuple(targets), reference=reference, grammar=grammar,
-                            level=level, seed=seed, batch_size=batch_size, swarm=not no_swarm)
+                            level=level, seed=seed, batch_size=batch_size, swarm=not no_swarm,
+                            coverage_guided=coverage_guided)
     spent = parse_budget(budget)
     workers = workers or os.cpu_count() or 1
     console = Console(stderr=True)

@@ -25,6 +25,20 @@ from tinyfuzz.parsing import grammar_k_paths, observable_alternatives, parser_fo
 INFINITY = float("inf")
 
 
+def choice_alternatives(compiled: CompiledGrammar) -> frozenset:
+    """The (rule, alternative) pairs a derivation records choosing: every alternative of every
+    rule with more than one (after ``@since`` and excluded features)."""
+    pairs = set()
+    for i, name in enumerate(compiled.names):
+        if compiled.picks[i] is not None:
+            options = range(len(compiled.picks[i]))
+        else:
+            options = {compiled.original_index[i][k] for k in range(len(compiled.alts[i]))}
+        if len(options) > 1:
+            pairs.update((name, k) for k in options)
+    return frozenset(pairs)
+
+
 class _Guide:
     """Chooses, for the guided expanders, what brings the listing closest to full coverage."""
 

@@ -111,6 +111,8 @@ def _page(db_name: str, campaign, batches, findings, known) -> str:
               ("programs/s", f"{programs / active:,.1f}" if active else "–"),
               ("distinct buckets", f"{len(findings):,}"),
               ("flaky", f"{sum(b.flaky for b in batches):,}"),
+              ("grammar alternatives used",
+               f"{len({tuple(pair) for b in batches for pair in (b.covered or ())}):,}"),
               ("known differences", f"{len(known):,}")]
     title = f"tinyfuzz campaign {campaign.id}"
     keys = [k for k in CONFIG_ORDER if k in config] + sorted(set(config) - set(CONFIG_ORDER))

@@ -21,7 +21,7 @@ class Sampler:
 
     def __init__(self, grammar: Grammar | str | Path = "tinypy", *, level: str | None = None,
                  seed: int = 0, max_size: int = DEFAULT_MAX_SIZE, exclude_features=(),
-                 python_version: tuple | None = None):
+                 python_version: tuple | None = None, guided: bool = False):
         self.grammar = load_grammar(grammar)
         self.compiled = CompiledGrammar(self.grammar, exclude_features=frozenset(exclude_features),
                                         python_version=python_version)
@@ -30,20 +30,28 @@ class Sampler:
         check_budget(self.compiled, self.start, max_size)
         self.max_size = max_size
         self.infeasible = 0
+        # guided: choices go through ``self.guide(rule, options)`` (random unless replaced) and
+        # each Program records the (rule, alternative) pairs it used; as fast (campaigns)
+        self.guided = guided
+        self.guide = None
         self.reseed(seed)
 
     def reseed(self, seed: int) -> None:
         """Start the sequence of ``seed`` afresh, keeping the compiled grammar (campaigns draw each
         batch from its own seed; compiling the rich grammar costs 100 ms, a reseed 1 ms)."""
-        rand = random.Random(seed).random
+        rand = self.random = random.Random(seed).random
         self._choose = lambda n: int(rand() * n)
-        self._rules = self.compiled.expanders(rand)
+        if self.guided:
+            self.guide = lambda rule, options: options[int(rand() * len(options))]
+            self._rules = self.compiled.expanders(guided=True)
+        else:
+            self._rules = self.compiled.expanders(rand)
 
     def draw(self) -> Program:
         while True:
             try:
                 derivation = derive(self.compiled, self._rules, self.start, self._choose,
-                                    self.max_size)
+                                    self.max_size, guide=self.guide)
             except Infeasible:
                 self.infeasible += 1
                 continue

@@ -55,6 +55,7 @@ class BatchRow(Base):
     bugs: Mapped[int] = mapped_column(Integer)  # programs with a confirmed, undocumented difference
     known: Mapped[int] = mapped_column(Integer)  # programs with only documented differences
     flaky: Mapped[int] = mapped_column(Integer)  # differences that did not reproduce on a re-run
+    covered: Mapped[list] = mapped_column(JSON, default=list)  # [rule, alternative] first used here
 
 
 class FindingRow(Base):

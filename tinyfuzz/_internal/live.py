@@ -26,6 +26,8 @@ def headline(status) -> Text:
             f"({status.rate:,.0f}/s) · {status.batches:,} batches"
             + (f" ({status.resumed_batches:,} resumed)" if status.resumed_batches else "")
             + f" · {status.in_flight} in flight · {len(status.buckets)} buckets"
+            + (f" · grammar coverage {len(status.covered & status.alternatives)}/"
+               f"{len(status.alternatives)}" if status.alternatives else "")
             + (f" · {status.shrinking} shrinking" if status.shrinking else "")
             + (f" · {status.flaky} flaky" if status.flaky else "")
             + (f" · {len(status.shrink_errors)} shrink errors" if status.shrink_errors else ""))
