@@ -394,5 +394,28 @@ def grammar_diff_command(first, second, samples, seed) -> None:
     sys.exit(1 if found else 0)
 
 
+@main.command()
+@click.argument("grammar")
+@click.option("--samples", type=click.IntRange(min=0), default=500, show_default=True,
+              help="Random programs, besides the coverage set (one shortest program per alternative).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--max-size", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Size budget of each random program, in rule expansions.")
+@_user_errors
+def flaws(grammar, samples, seed, max_size) -> None:
+    """Strings GRAMMAR derives that CPython's compile() rejects, grouped by message and by the
+    production responsible, each with a count and its shortest (reduced) example.
+
+    GRAMMAR: a bundled name (python, tinypy), a .bnf file, a .lark file, or lark:python (Lark's
+    own Python grammar). Strings are only compiled, never run, in a worker process. Exits with 1
+    when there are flaws.
+    """
+    from tinyfuzz.flaws import find_flaws
+
+    report = find_flaws(grammar, samples=samples, seed=seed, max_size=max_size)
+    click.echo(report.format())
+    sys.exit(1 if report.flaws else 0)
+
+
 if __name__ == "__main__":
     main()

@@ -58,6 +58,7 @@ class _Guide:
         self.children = [[{item for item in alt[0] if isinstance(item, int)}
                           for alt in compiled.alts[i]] for i in range(count)]
         self.distance: list = []
+        self._distances_for = -1  # len(self.used) when ``distance`` was worked out
         self.explore = False
 
     def open_rules(self) -> set:
@@ -120,7 +121,8 @@ class _Guide:
         return self.rand.choice(options)
 
     def draw(self, rules, start: int, budget: int, attempts: int = 20):
-        self.distance = self._distances()
+        if self._distances_for != len(self.used):  # they change only when a program is kept
+            self.distance, self._distances_for = self._distances(), len(self.used)
         for _ in range(attempts):
             self.taken = set()  # unused alternatives this derivation has taken
             self.followed = [0] * len(self.choices)  # ways followed through each rule

@@ -545,7 +545,8 @@ def generate_source(g: CompiledGrammar, mode: str) -> str:
                     emit(f"{body}d.committed += {delta}")
                 bound: list = []
                 parts = [item_code(item, bound) for item in items]
-                if len(parts) == 1 and parts[0].startswith("{") and not bound:
+                if len(parts) == 1 and parts[0].startswith("{") and not parts[0].startswith("{{") \
+                        and not bound:  # ("{{": a literal that starts with a brace, "{}")
                     text = parts[0][1:-1]  # one child: its text as it is
                 else:
                     text = 'f"' + "".join(parts) + '"'

@@ -454,9 +454,14 @@ def reachable(rules: Mapping[str, Rule], roots) -> set[str]:
 
 
 def load_grammar(name_or_path: str | Path | Grammar) -> Grammar:
-    """Load a grammar by bundled name (``tinypy``, ``python``) or by path to a ``.bnf`` file."""
+    """Load a grammar by bundled name (``tinypy``, ``python``), by path to a ``.bnf`` file, or a
+    Lark grammar: a ``.lark`` path or ``lark:python`` (``tinyfuzz.lark_import``)."""
     if isinstance(name_or_path, Grammar):
         return name_or_path
+    if str(name_or_path).startswith("lark:") or str(name_or_path).endswith(".lark"):
+        from tinyfuzz.lark_import import load_lark_grammar
+
+        return load_lark_grammar(name_or_path)
     from tinyfuzz._internal.data import bundled_grammar_path
 
     path = Path(name_or_path)
