@@ -449,9 +449,9 @@ class Campaign:
 
     # -- the loop --
 
-    def _resume(self, pending: dict) -> dict:
+    def _resume(self) -> dict:
         """What is already done; crash files of recorded findings rewritten (a kill may have come
-        between the database and the file), unfinished shrinks submitted again."""
+        between the database and the file), unfinished shrinks queued again."""
         done = self.store.done_batches(self.row.id)
         status = self.status
         status.resumed_batches = status.batches = len(done)
@@ -488,7 +488,7 @@ class Campaign:
         self.to_shrink: deque = deque()  # new buckets waiting for a slot to be shrunk
         interrupted = False
         try:
-            done = self._resume(pending)
+            done = self._resume()
             indices = (i for i in itertools.count() if i not in done)
             submitted = status.programs
             slots = self.executor.slots * 2  # one running and one queued per slot
