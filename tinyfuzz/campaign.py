@@ -268,10 +268,7 @@ def run_batch(config: dict, index: int, count: int, unused: frozenset = frozense
 
 def prefer_unused(compiled, unused: frozenset, rand):
     """A guide taking an alternative in ``unused`` wherever one is allowed, else any."""
-    names = compiled.names
-
-    def original(i: int, k: int) -> int:
-        return k if compiled.picks[i] is not None else compiled.original_index[i][k]
+    names, original = compiled.names, compiled.original_alternative
 
     def guide(i: int, options) -> int:
         fresh = [k for k in options if (names[i], original(i, k)) in unused]

@@ -30,10 +30,7 @@ def choice_alternatives(compiled: CompiledGrammar) -> frozenset:
     rule with more than one (after ``@since`` and excluded features)."""
     pairs = set()
     for i, name in enumerate(compiled.names):
-        if compiled.picks[i] is not None:
-            options = range(len(compiled.picks[i]))
-        else:
-            options = {compiled.original_index[i][k] for k in range(len(compiled.alts[i]))}
+        options = {compiled.original_alternative(i, k) for k in range(len(compiled.alts[i]))}
         if len(options) > 1:
             pairs.update((name, k) for k in options)
     return frozenset(pairs)
@@ -47,12 +44,10 @@ class _Guide:
         self.rand = rand
         self.used: set = set()  # (rule index, original alternative) chosen in kept programs
         count = len(compiled.names)
-        self.original = [(lambda k: k) if compiled.picks[i] is not None else
-                         (lambda k, o=compiled.original_index[i]: o[k]) for i in range(count)]
+        self.original = compiled.original_alternative
         # per rule, the original alternatives this compiled grammar can choose (after @since and
         # excluded features); rules with one are covered whenever their parent's choice is
-        self.choices = [set(range(len(compiled.picks[i]))) if compiled.picks[i] is not None else
-                        {self.original[i](k) for k in range(len(compiled.alts[i]))}
+        self.choices = [{self.original(i, k) for k in range(len(compiled.alts[i]))}
                         for i in range(count)]
         # the rules each compiled alternative expands directly
         self.children = [[{item for item in alt[0] if isinstance(item, int)}
@@ -75,7 +70,7 @@ class _Guide:
         # an unused alternative that names a kind (@use) can only be taken once a name of that
         # kind is bound: the rules that bind one are worth going to as well
         needed = {kind for i in open_rules for k, alternative in enumerate(self.g.alts[i])
-                  if (i, self.original[i](k)) not in self.used
+                  if (i, self.original(i, k)) not in self.used
                   for kinds in alternative[3] for kind in kinds}
         while True:  # and what those need bound first (an instance needs its class)
             binders = {j for j, kind in enumerate(self.g.bind_kind) if kind in needed}
@@ -100,10 +95,10 @@ class _Guide:
         options = list(options)
         if self.explore:  # plain random: what the guide keeps missing may come by chance
             return self.rand.choice(options)
-        unused = [k for k in options if (i, self.original[i](k)) not in self.used
-                  and (i, self.original[i](k)) not in self.taken]
+        unused = [k for k in options if (i, self.original(i, k)) not in self.used
+                  and (i, self.original(i, k)) not in self.taken]
         if unused:  # the cheapest new one, once per program (else it recurses into itself)
-            self.taken.add((i, self.original[i](unused[0])))
+            self.taken.add((i, self.original(i, unused[0])))
             return unused[0]
         if self.g.picks[i] is None:
             # the shortest way to something unused (a random one of equals: the first may lead

@@ -201,6 +201,11 @@ class CompiledGrammar:
                 break
         return requirements
 
+    def original_alternative(self, i: int, k: int) -> int:
+        """What a derivation records for choice ``k`` of rule ``i``: the alternative's position in
+        the grammar (a pick rule records its choice index as it is)."""
+        return k if self.picks[i] is not None else self.original_index[i][k]
+
     def expanders(self, random_source=None, guided: bool = False) -> list:
         """The generated expansion function of every rule, by rule index.
 

@@ -151,9 +151,7 @@ def _with_marked_indentation(alternative: tuple) -> list:
                 blanks += segment + "\n"  # a blank line keeps no level
                 continue
             if pending and segment:
-                depth = 0
-                while segment.startswith(_INDENT_UNIT * (depth + 1)):
-                    depth += 1
+                depth = _indent_depth(segment)
                 text += close(depth) + segment[len(_INDENT_UNIT) * depth:]
                 pending = False
             elif not pending:
@@ -174,21 +172,11 @@ def grammar_k_paths(grammar: Grammar, k: int, start: str | None = None) -> set:
     children = {name: {s.name for alternative in rule.alternatives for s in alternative
                        if isinstance(s, NonTerminal) and s.name not in evaluated}
                 for name, rule in grammar.rules.items()}
-    paths = {(start or grammar.start,)}
-    reachable = set(observable_rules(grammar, start))
+    # a path may start at any rule the start reaches
+    paths = {(name,) for name, _ in observable_alternatives(grammar, start)}
     for _ in range(k - 1):
         paths = {path + (child,) for path in paths for child in children[path[-1]]}
-    every = set()
-    for name in reachable:  # a path may start at any rule the start reaches
-        chains = {(name,)}
-        for _ in range(k - 1):
-            chains = {c + (child,) for c in chains for child in children[c[-1]]}
-        every |= chains
-    return every | paths
-
-
-def observable_rules(grammar: Grammar, start: str | None = None) -> set:
-    return {name for name, _ in observable_alternatives(grammar, start)}
+    return paths
 
 
 def observable_alternatives(grammar: Grammar, start: str | None = None) -> set:
@@ -224,6 +212,14 @@ def parser_for(grammar, start: str | None = None) -> GrammarParser:
     return _parser(load_grammar(grammar), start)
 
 
+def _indent_depth(line: str) -> int:
+    """How many indentation units ``line`` starts with."""
+    depth = 0
+    while line.startswith(_INDENT_UNIT * (depth + 1)):
+        depth += 1
+    return depth
+
+
 def mark_indentation(text: str) -> str:
     """Indentation made explicit: INDENT where a line is indented one unit deeper than the one
     before, DEDENT for each unit it comes back, right after the newline that ends the block
@@ -233,9 +229,7 @@ def mark_indentation(text: str) -> str:
         if not line.strip():
             blanks.append(line)
             continue
-        depth = 0
-        while line.startswith(_INDENT_UNIT * (depth + 1)):
-            depth += 1
+        depth = _indent_depth(line)
         out.append(DEDENT * max(level - depth, 0))
         out += blanks
         out.append(INDENT * max(depth - level, 0) + line[len(_INDENT_UNIT) * depth:])

@@ -41,9 +41,10 @@ class Sampler:
         batch from its own seed; compiling the rich grammar costs 100 ms, a reseed 1 ms)."""
         rand = self.random = random.Random(seed).random
         self._choose = lambda n: int(rand() * n)
-        if self.guided:
+        if self.guided:  # the guided code takes its randomness from the guide: made once
             self.guide = lambda rule, options: options[int(rand() * len(options))]
-            self._rules = self.compiled.expanders(guided=True)
+            if not hasattr(self, "_rules"):
+                self._rules = self.compiled.expanders(guided=True)
         else:
             self._rules = self.compiled.expanders(rand)
 

@@ -58,38 +58,35 @@ class BatchRow(Base):
     covered: Mapped[list] = mapped_column(JSON, default=list)  # [rule, alternative] first used here
 
 
-class FindingRow(Base):
-    __tablename__ = "findings"
-    __table_args__ = (UniqueConstraint("campaign_id", "target", "signature"),)
+class _Bucket:
+    """The columns findings and documented differences share: a bucket of one campaign's
+    programs on one target, its smallest example and both outcomes for it."""
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     target: Mapped[str] = mapped_column(String(200))
-    target_spec: Mapped[str] = mapped_column(String(1000))
-    reference: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(40))
-    signature: Mapped[str] = mapped_column(String(40))
-    original: Mapped[str] = mapped_column(Text)  # the program as found
-    source: Mapped[str] = mapped_column(Text)  # the smallest program so far (shrunk once shrunk)
+    hits: Mapped[int] = mapped_column(Integer, default=1)  # programs that fell in this bucket
+    source: Mapped[str] = mapped_column(Text)  # the smallest program so far
     expected: Mapped[dict] = mapped_column(JSON)  # the reference's outcome for ``source``
     observed: Mapped[dict] = mapped_column(JSON)
+
+
+class FindingRow(_Bucket, Base):
+    __tablename__ = "findings"
+    __table_args__ = (UniqueConstraint("campaign_id", "target", "signature"),)
+    target_spec: Mapped[str] = mapped_column(String(1000))
+    reference: Mapped[str] = mapped_column(String(200))
+    signature: Mapped[str] = mapped_column(String(40))
+    original: Mapped[str] = mapped_column(Text)  # the program as found; ``source`` once shrunk
     shrunk: Mapped[bool] = mapped_column(Boolean, default=False)
-    hits: Mapped[int] = mapped_column(Integer, default=1)  # programs that fell in this bucket
     batch_index: Mapped[int] = mapped_column(Integer)
     found: Mapped[float] = mapped_column(Float)
 
 
-class KnownRow(Base):
+class KnownRow(_Bucket, Base):
     __tablename__ = "known_differences"
     __table_args__ = (UniqueConstraint("campaign_id", "target", "known"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
-    target: Mapped[str] = mapped_column(String(200))
     known: Mapped[str] = mapped_column(String(400))  # ids of the documented differences, in order
-    kind: Mapped[str] = mapped_column(String(40))
-    hits: Mapped[int] = mapped_column(Integer, default=1)
-    source: Mapped[str] = mapped_column(Text)  # the smallest example met
-    expected: Mapped[dict] = mapped_column(JSON)
-    observed: Mapped[dict] = mapped_column(JSON)
 
 
 def database_url(db: str | Path) -> str:
