@@ -109,6 +109,7 @@ class CompiledGrammar:
             return (flags[self.index[name]] == 0 and name not in sem.binds and len(alts) == 1
                     and not any(isinstance(s, NonTerminal) and s.name in sem.binds for s in alts[0]))
 
+        self.inlined = [inlinable(name) for name in names]  # expanded in place in their parents
         inline_cache: dict[str, list] = {}
 
         def items_of(alternative, seen=()) -> list:
@@ -206,15 +207,16 @@ class CompiledGrammar:
         the grammar (a pick rule records its choice index as it is)."""
         return k if self.picks[i] is not None else self.original_index[i][k]
 
-    def expanders(self, random_source=None, guided: bool = False) -> list:
+    def expanders(self, random_source=None, guided: bool = False, tree: bool = False) -> list:
         """The generated expansion function of every rule, by rule index.
 
         With ``random_source`` (a ``random.Random().random``) choices are inlined as
         ``int(R() * n)``; without it they call ``d.choose(n)`` (the Hypothesis strategy), or with
         ``guided`` ``d.choose_alt(rule, n)`` and no Hypothesis spans (``Derivation.guide`` decides:
-        the coverage listing).
+        the coverage listing); with ``tree`` guided and recording its syntax tree (mutation).
         """
-        mode = "fast" if random_source is not None else "guided" if guided else "strategy"
+        mode = "fast" if random_source is not None else "tree" if tree else "guided" if guided \
+            else "strategy"
         if mode not in self._code:
             source = generate_source(self, mode)
             self._code[mode] = compile(source, f"<tinyfuzz expanders for {self.grammar.path}>", "exec")
@@ -282,7 +284,7 @@ class Derivation:
 
     __slots__ = ("g", "rules", "choose", "budget", "committed", "scopes", "values", "pending",
                  "scope_depth", "memo", "features", "checking", "covered", "text", "draw",
-                 "depth", "max_depth", "guide")
+                 "depth", "max_depth", "guide", "tree")
 
     def __init__(self, compiled: CompiledGrammar, rules: list, choose: Callable[[int], int],
                  budget: int):
@@ -304,6 +306,7 @@ class Derivation:
         self.depth = 0  # nesting of rule expansions; past max_depth only cheapest alternatives
         self.max_depth = math.inf  # (the strategy's code tracks depth; the sampler's does not)
         self.guide = None  # guided code: guide(rule, allowed alternatives) -> the one to take
+        self.tree = None  # tree code: records and replays syntax trees (mutate.Replay)
 
     def run(self, start: int) -> str:
         self.committed = self.g.cost[start]  # the budget fits it: see check_budget
@@ -341,6 +344,12 @@ class Derivation:
             names = [n for kind in kinds for n in self.scopes.get(kind, ())]
         if not names:
             raise Infeasible(f"<{self.g.names[i]}>: no {'/'.join(kinds)} bound yet")
+        return self.name(i, names)
+
+    def name(self, i: int, names: list) -> str:
+        """The bound name a use of rule ``i`` refers to (a replayed tree asks for the same one)."""
+        if self.tree is not None:
+            return self.tree.name(i, names)
         return names[self.choose(len(names))] if len(names) > 1 else names[0]
 
     def bind(self, kind: str, name: str) -> None:
@@ -405,6 +414,8 @@ class Derivation:
         if not divisor_may_be_zero(text, self.known_values()):
             return text
         self.committed = committed
+        if self.tree is not None:
+            self.tree.redraw()
         return self._nonzero(i, core)
 
     def _nonzero(self, i: int, core: Callable) -> str:
@@ -420,6 +431,8 @@ class Derivation:
                 if not divisor_may_be_zero(text, self.known_values()):
                     return text
                 self.committed = committed
+                if self.tree is not None:  # the next attempt is drawn afresh, not replayed
+                    self.tree.redraw()
                 if saved is not None:
                     self.scopes = {k: list(v) for k, v in saved[0].items()}
                     self.values = dict(saved[1])
@@ -464,15 +477,17 @@ def generate_source(g: CompiledGrammar, mode: str) -> str:
     chooses and builds an alternative, ``r<i>`` is what a parent calls (``c<i>`` itself, or
     ``c<i>`` wrapped by the semantic layer). Children are expanded left to right inside one f-string.
     ``mode``: fast (the sampler), strategy (Hypothesis draws, one span per rule expansion) or
-    guided (``Derivation.guide`` chooses alternatives: the coverage listing).
+    guided (``Derivation.guide`` chooses alternatives: the coverage listing), or tree (guided, with
+    each rule expansion and each name choice reported to ``Derivation.tree``: mutation).
     """
     fast = mode == "fast"
+    guided = mode in ("guided", "tree")
 
     def choice(n) -> str:
         return f"int(R() * {n})" if fast else f"d.choose({n})"
 
     def alternative_choice(i: int, n) -> str:
-        return f"d.choose_alt({i}, {n})" if mode == "guided" else choice(n)
+        return f"d.choose_alt({i}, {n})" if guided else choice(n)
 
     def pick(j: int) -> str:
         """A choice among the terminals of pick rule ``j`` (recorded for coverage by the strategy)."""
@@ -490,6 +505,8 @@ def generate_source(g: CompiledGrammar, mode: str) -> str:
             picks = g.picks[item]
             return f"{{P{item}[{pick(item)}]}}" if len(picks) > 1 else _literal(picks[0])
         if g.flags[item] == USE and len(g.use_kinds[item]) == 1:
+            if mode == "tree":
+                return f"{{d.name({item}, d.scopes.get({g.use_kinds[item][0]!r}) or d.use({item}))}}"
             names = f"(names := d.scopes.get({g.use_kinds[item][0]!r}) or d.use({item}))"
             index = choice("len(names)") if fast else "d.choose(len(names)) if len(names) > 1 else 0"
             return f"{{{names}[{index}]}}"
@@ -607,6 +624,12 @@ def generate_source(g: CompiledGrammar, mode: str) -> str:
                 emit(f"    text = d.draw(S{i})")
                 emit("    d.depth -= 1")
                 emit("    return text")
+    if mode == "tree":  # each expansion of a rule is a node of the recorded tree
+        for i in range(len(g.names)):
+            if g.picks[i] is None and not g.flags[i] & USE:
+                emit(f"w{i} = r{i}")
+                emit(f"def r{i}(d):")
+                emit(f"    return d.tree.expand({i}, w{i}, d)")
     emit(f"RULES = [{', '.join(f'r{i}' for i in range(len(g.names)))}]")
     return "\n".join(lines) + "\n"
 

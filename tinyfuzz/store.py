@@ -89,6 +89,24 @@ class KnownRow(_Bucket, Base):
     known: Mapped[str] = mapped_column(String(400))  # ids of the documented differences, in order
 
 
+class CorpusRow(Base):
+    """One program of the corpus (``tinyfuzz corpus``): its text, its label and the reference's
+    outcome on it, which makes it a test case (the expected output)."""
+    __tablename__ = "corpus"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(16), unique=True)  # content hash: one row per text
+    source: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(10), index=True)  # correct | incorrect
+    # why incorrect: the exception or status on the reference, or "finding <target> <kind>"
+    reason: Mapped[str] = mapped_column(String(400), default="")
+    expected: Mapped[dict] = mapped_column(JSON)  # the reference's outcome
+    reference: Mapped[str] = mapped_column(String(200))
+    grammar: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    origin: Mapped[str] = mapped_column(String(40))  # import, generate, mutation, crossover, learned...
+    lines: Mapped[int] = mapped_column(Integer)
+    added: Mapped[float] = mapped_column(Float)
+
+
 def database_url(db: str | Path) -> str:
     """A SQLAlchemy URL as given (``postgresql+psycopg://...``), or a file path made a SQLite URL."""
     text = str(db)

@@ -1,0 +1,283 @@
+"""The corpus: programs labelled correct or incorrect, each with the reference's outcome as its test.
+
+It lives in the campaign store (``store.py``: a SQLite file, or PostgreSQL/MySQL by URL), one row per
+distinct text. A program is *correct* when it runs cleanly on the reference (status ok: no exception,
+crash, timeout or limit), *incorrect* when it does not, or when it was a campaign's finding (a program
+on which a target disagreed with the reference). Labels are always given by running the program on the
+reference in worker processes, never in this process.
+
+Programs come in from files (``.py``, a directory of them, ``tinyfuzz generate`` output in either
+format), from a grammar, from a campaign's findings, and from the generators that feed on the corpus
+itself (mutation and crossover in ``mutate.py``, the learned model in ``learn.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from sqlalchemy import func, select
+
+from tinyfuzz.dataset import content_hash
+from tinyfuzz.errors import InvalidArgument
+from tinyfuzz.store import CorpusRow, FindingRow, Store, database_url, outcome_dict
+from tinyfuzz.worker import Outcome
+
+LABELS = ("correct", "incorrect")
+_BATCH = 50  # programs per worker round trip
+
+
+def run_on_reference(sources: list[str], reference: str = "cpython",
+                     workers: int | None = None) -> list[Outcome]:
+    """Run each program on the reference in warm worker processes; outcomes in input order."""
+    from tinyfuzz.targets import load_target
+
+    if not sources:
+        return []
+    target = load_target(reference)
+    size = workers or max(1, min(os.cpu_count() or 1, len(sources) // _BATCH + 1))
+    batches = [list(sources[i:i + _BATCH]) for i in range(0, len(sources), _BATCH)]
+    with target.pool(size) as pool:
+        return [outcome for batch in pool.map(iter(batches)) for outcome in batch]
+
+
+def label_of(outcome: Outcome) -> tuple[str, str]:
+    """(label, reason) of a program from its outcome on the reference."""
+    if outcome.ok:
+        return "correct", ""
+    if outcome.status == "exception":
+        return "incorrect", outcome.exc_type
+    return "incorrect", outcome.status
+
+
+def digest(source: str) -> str:
+    return f"{content_hash(source):016x}"
+
+
+class Corpus:
+    """The corpus table of a store: ``Corpus("tinyfuzz.sqlite")`` or ``Corpus("postgresql+...")``."""
+
+    def __init__(self, db: str | Path):
+        self.db = str(db)
+        self.store = Store(db)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ---- adding ----
+
+    def add_sources(self, sources: Iterable[str], *, origin: str, grammar: str | None = None,
+                    reference: str = "cpython", workers: int | None = None) -> Counter:
+        """Run the programs not in the corpus yet on the reference, label and store them.
+        Returns counts: added, duplicates, correct, incorrect."""
+        counts: Counter = Counter()
+        fresh: dict[str, str] = {}
+        for source in sources:
+            source = source.rstrip("\n") + "\n"
+            key = digest(source)
+            if key in fresh:
+                counts["duplicates"] += 1
+            else:
+                fresh[key] = source
+        known = self._digests(list(fresh))
+        counts["duplicates"] += len(known)
+        todo = [(key, source) for key, source in fresh.items() if key not in known]
+        outcomes = run_on_reference([source for _, source in todo], reference, workers)
+        rows = []
+        for (key, source), outcome in zip(todo, outcomes):
+            label, reason = label_of(outcome)
+            counts[label] += 1
+            rows.append(self._row(key, source, label, reason, outcome, reference, grammar, origin))
+        self._insert(rows)
+        counts["added"] += len(rows)
+        return counts
+
+    def add_generated(self, grammar: str = "tinypy", n: int = 1000, *, seed: int = 0,
+                      level: str | None = None, reference: str = "cpython",
+                      workers: int | None = None) -> Counter:
+        """``n`` programs drawn from a grammar (``tinyfuzz generate``'s sampler), run and stored."""
+        from tinyfuzz.sampler import Sampler
+
+        sampler = Sampler(grammar, seed=seed, level=level)
+        sources = [sampler.draw().source for _ in range(n)]
+        return self.add_sources(sources, origin="generate", grammar=sampler.grammar.name,
+                                reference=reference, workers=workers)
+
+    def add_findings(self, campaign_db: str | Path) -> Counter:
+        """A campaign's findings, as shrunk, labelled incorrect: each is a program on which a target
+        disagreed with the reference (whose outcome is the expected one)."""
+        counts: Counter = Counter()
+        store = self.store if database_url(campaign_db) == database_url(self.db) \
+            else Store(campaign_db)
+        with store.session() as session:
+            findings = list(session.scalars(select(FindingRow).order_by(FindingRow.id)))
+        rows = {}
+        for finding in findings:
+            source = finding.source.rstrip("\n") + "\n"
+            key = digest(source)
+            if key in rows:
+                counts["duplicates"] += 1
+                continue
+            rows[key] = self._row(key, source, "incorrect",
+                                  f"finding {finding.target} {finding.kind}",
+                                  Outcome(**finding.expected), finding.reference, None, "campaign")
+        known = self._digests(list(rows))
+        counts["duplicates"] += len(known)
+        fresh = [row for key, row in rows.items() if key not in known]
+        self._insert(fresh)
+        counts["added"] += len(fresh)
+        counts["incorrect"] += len(fresh)
+        return counts
+
+    def import_path(self, path: str | Path, *, grammar: str | None = None,
+                    reference: str = "cpython", workers: int | None = None) -> Counter:
+        """Import a ``.py`` file, a directory of them, a dataset (``.jsonl`` with a ``code`` field,
+        or the paper's text format) or a campaign store (``.sqlite``/``.db`` or a URL: its findings)."""
+        text = str(path)
+        if "://" in text or text.endswith((".sqlite", ".sqlite3", ".db")):
+            if "://" not in text and not Path(text).is_file():
+                raise InvalidArgument(f"{text}: no such campaign store")
+            return self.add_findings(text)
+        return self.add_sources(read_programs(path), origin="import", grammar=grammar,
+                                reference=reference, workers=workers)
+
+    def _row(self, key, source, label, reason, outcome, reference, grammar, origin) -> CorpusRow:
+        return CorpusRow(digest=key, source=source, label=label, reason=reason[:400],
+                         expected=outcome_dict(outcome), reference=reference, grammar=grammar,
+                         origin=origin, lines=source.count("\n"), added=time.time())
+
+    def _digests(self, keys: list[str]) -> set[str]:
+        found: set[str] = set()
+        with self.store.session() as session:
+            for i in range(0, len(keys), 500):  # bounded IN lists
+                found.update(session.scalars(select(CorpusRow.digest)
+                                             .where(CorpusRow.digest.in_(keys[i:i + 500]))))
+        return found
+
+    def _insert(self, rows: list[CorpusRow]) -> None:
+        if rows:
+            with self.store.session() as session, session.begin():
+                session.add_all(rows)
+
+    # ---- reading ----
+
+    def rows(self, label: str | None = None, grammar: str | None = None,
+             origin: str | None = None, limit: int | None = None) -> list[CorpusRow]:
+        if label is not None and label not in LABELS:
+            raise InvalidArgument(f"label={label!r}: must be one of {', '.join(LABELS)}")
+        query = select(CorpusRow).order_by(CorpusRow.id)
+        if label is not None:
+            query = query.where(CorpusRow.label == label)
+        if grammar is not None:
+            query = query.where(CorpusRow.grammar == grammar)
+        if origin is not None:
+            query = query.where(CorpusRow.origin == origin)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.store.session() as session:
+            return list(session.scalars(query))
+
+    def sources(self, label: str | None = "correct", grammar: str | None = None,
+                origin: str | None = None, limit: int | None = None) -> list[str]:
+        return [row.source for row in self.rows(label, grammar, origin, limit)]
+
+    def stats(self) -> dict:
+        """Counts by label, origin, grammar and reason (incorrect ones), and size."""
+        with self.store.session() as session:
+            def count_by(column, *where):
+                query = select(column, func.count()).group_by(column).order_by(func.count().desc())
+                return {str(k): v for k, v in session.execute(query.where(*where)).all()}
+
+            total, lines = session.execute(select(func.count(), func.avg(CorpusRow.lines))).one()
+            return {"programs": total, "mean_lines": float(lines or 0),
+                    "label": count_by(CorpusRow.label), "origin": count_by(CorpusRow.origin),
+                    "grammar": count_by(CorpusRow.grammar),
+                    "reason": count_by(CorpusRow.reason, CorpusRow.label == "incorrect")}
+
+    def export(self, output: str | Path, *, label: str | None = None,
+               grammar: str | None = None) -> int:
+        """Write the programs as JSON lines (``code``, ``output``, ``label``, ``reason``, ``origin``,
+        ``grammar``, ``expected``) or, for a path ending in ``/`` or an existing directory, as
+        ``<label>/<digest>.py`` files. Returns how many were written (atomically, for a file)."""
+        rows = self.rows(label, grammar)
+        path = Path(output)
+        if str(output).endswith(("/", os.sep)) or path.is_dir():
+            for row in rows:
+                folder = path / row.label
+                folder.mkdir(parents=True, exist_ok=True)
+                _write_atomically(folder / f"{row.digest}.py", row.source)
+            return len(rows)
+        text = "".join(json.dumps({"code": row.source, "output": row.expected["stdout"],
+                                   "label": row.label, "reason": row.reason, "origin": row.origin,
+                                   "grammar": row.grammar, "expected": row.expected}) + "\n"
+                       for row in rows)
+        _write_atomically(path, text)
+        return len(rows)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def read_programs(path: str | Path) -> Iterator[str]:
+    """Programs from a ``.py`` file, a directory (its ``.py`` files, recursively), a ``.jsonl``
+    dataset (``code`` or ``source`` field) or the paper's text format (program, ``# output``,
+    ``# <line>``s, blank line)."""
+    path = Path(path)
+    if path.is_dir():
+        for file in sorted(path.rglob("*.py")):
+            yield file.read_text()
+        return
+    if not path.is_file():
+        raise InvalidArgument(f"{path}: no such file or directory")
+    if path.suffix == ".py":
+        yield path.read_text()
+    elif path.suffix == ".jsonl":
+        with path.open() as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                    yield record["code"] if "code" in record else record["source"]
+                except (ValueError, KeyError, TypeError):
+                    raise InvalidArgument(f"{path}:{number}: not a JSON object with a \"code\" "
+                                          f"field (the format of tinyfuzz generate --format jsonl)") \
+                        from None
+    else:
+        yield from _paper_format(path)
+
+
+def _paper_format(path: Path) -> Iterator[str]:
+    program: list[str] = []
+    in_output = False
+    with path.open() as lines:
+        for number, line in enumerate(lines, 1):
+            if in_output:
+                if line.strip():
+                    if not line.startswith("#"):
+                        raise InvalidArgument(f"{path}:{number}: expected '# <output line>' or a "
+                                              f"blank line after '# output'")
+                    continue
+                in_output = False
+            elif line.rstrip("\n") == "# output":
+                yield "".join(program)
+                program, in_output = [], True
+            else:
+                program.append(line)
+    if any(line.strip() for line in program):
+        raise InvalidArgument(f"{path}: the last program has no '# output' line (is this the text "
+                              f"format of tinyfuzz generate? a single program should end in .py)")

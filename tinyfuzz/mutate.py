@@ -1,0 +1,292 @@
+"""Mutation and crossover of programs on their syntax trees, repaired by the grammar's semantics.
+
+A program's tree is the record of its derivation: one ``Node`` per rule expansion, holding the
+choices made there (which alternative, which terminal, which bound name) and the child expansions,
+in the order the derivation engine asked for them. A new program is made by *replaying* a tree
+through the same engine with a few things changed:
+
+- regenerate: one subtree is derived afresh from its grammar symbol;
+- point: one terminal choice (an operator, a digit, a name) is drawn again;
+- crossover: one subtree is replayed from another program's subtree of the same symbol.
+
+The replayed choices are preferences, not orders: every choice is still made by the engine, which
+offers only what the semantic layer allows at that point (names bound in this scope, divisors
+provably nonzero, loop counts and the size budget). A choice that is no longer allowed is drawn
+afresh, so a donor subtree's names are re-bound to the recipient's, and a loop stays bounded: the
+offspring are valid by construction, like every generated program (LangFuzz and Nautilus recombine
+trees; here the grammar's semantic layer is what repairs them).
+
+Trees come from generation itself (replaying records the new tree as it goes) or, for a program
+that is only text (imported, learned), from its Earley parse (``parsing.py``) turned into choices and
+checked by replaying it: the replay must give back the text exactly.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Callable, NamedTuple
+
+from tinyfuzz.derivation import USE, CompiledGrammar, Derivation, Infeasible
+from tinyfuzz.grammar import Grammar, NonTerminal, Terminal, load_grammar
+
+OPERATORS = ("regenerate", "point", "crossover")
+DEFAULT_MAX_SIZE = 400  # room for a parent's whole tree plus a regenerated subtree
+TREE_ATTEMPTS = 32
+
+
+class Node:
+    """One rule expansion: the rule's index, its items in derivation order (choices as
+    ``(rule, value)`` tuples, child expansions as Nodes) and the text it produced."""
+
+    __slots__ = ("rule", "items", "text")
+
+    def __init__(self, rule: int, items: list | None = None, text: str = ""):
+        self.rule = rule
+        self.items = [] if items is None else items
+        self.text = text
+
+    def walk(self):
+        """This node and every node below it, depth first."""
+        yield self
+        for item in self.items:
+            if type(item) is Node:
+                yield from item.walk()
+
+
+class Mutant(NamedTuple):
+    source: str
+    tree: Node
+    operator: str  # regenerate, point or crossover
+
+
+class Replay:
+    """The ``Derivation.tree`` of a replaying derivation: records the new tree while following an
+    old one. ``replace`` maps ``id(old node)`` to a node to follow instead (None: derive it
+    afresh); ``points`` holds the ids of old choices to draw again."""
+
+    def __init__(self, old: Node | None, choose: Callable[[int], int], replace: dict | None = None,
+                 points: frozenset = frozenset()):
+        self.choose = choose
+        self.replace = replace or {}
+        self.points = points
+        self.root = Node(-1)  # holds the start rule's node
+        self.new = [self.root]
+        self.old = [[Node(-1, [old] if old is not None else []), 0]]  # (node, next item) cursors
+
+    @staticmethod
+    def _next(cursor: list, wanted: Callable) -> object:
+        """The next item of the old node at ``cursor`` that is ``wanted``, skipping others (where
+        the new derivation took another way, the old items that follow may still fit)."""
+        node, position = cursor
+        if node is None:
+            return None
+        items = node.items
+        for j in range(position, len(items)):
+            if wanted(items[j]):
+                cursor[1] = j + 1
+                return items[j]
+        return None
+
+    def expand(self, rule: int, expand: Callable, derivation) -> str:
+        old = self._next(self.old[-1], lambda x: type(x) is Node and x.rule == rule)
+        if old is not None and id(old) in self.replace:
+            old = self.replace[id(old)]
+        node = Node(rule)
+        self.new[-1].items.append(node)
+        self.new.append(node)
+        self.old.append([old, 0])
+        try:
+            node.text = expand(derivation)
+        finally:
+            self.new.pop()
+            self.old.pop()
+        return node.text
+
+    def _replayed(self, rule: int, options, old) -> object:
+        """The old choice if it is still allowed (and not to be redrawn), else a fresh one."""
+        if old is not None:
+            value = old[1]
+            if id(old) in self.points:
+                others = [o for o in options if o != value]
+                if others:
+                    return others[self.choose(len(others))]
+            elif value in options:
+                return value
+        return options[self.choose(len(options))] if len(options) > 1 else options[0]
+
+    def guide(self, rule: int, options) -> int:
+        old = self._next(self.old[-1], lambda x: type(x) is tuple and x[0] == rule)
+        value = self._replayed(rule, options, old)
+        self.new[-1].items.append((rule, value))
+        return value
+
+    def name(self, rule: int, names: list) -> str:
+        old = self._next(self.old[-1], lambda x: type(x) is tuple and x[0] == rule)
+        value = self._replayed(rule, names, old)
+        self.new[-1].items.append((rule, value))
+        return value
+
+    def redraw(self) -> None:
+        """The current expansion starts over (a @nonzero retry): afresh, recording anew."""
+        self.new[-1].items.clear()
+        self.old[-1] = [None, 0]
+
+
+class Mutator:
+    """Mutation and crossover for the programs of one grammar."""
+
+    def __init__(self, grammar: Grammar | str = "python", *, seed: int = 0, level: str | None = None,
+                 max_size: int = DEFAULT_MAX_SIZE):
+        self.grammar = load_grammar(grammar)
+        self.compiled = CompiledGrammar(self.grammar)
+        self.rules = self.compiled.expanders(tree=True)
+        self.start = self.compiled.rule_index(self.grammar.start_for(level))
+        self.max_size = max_size
+        self.random = random.Random(seed)
+        self._parser = None
+
+    def _choose(self, n: int) -> int:
+        return int(self.random.random() * n)
+
+    def derive(self, old: Node | None = None, *, replace: dict | None = None,
+               points: frozenset = frozenset(), choose: Callable | None = None) -> Node | None:
+        """Replay ``old`` (None: a fresh program) with its changes; the new tree, or None if the
+        derivation found no way through (rare; the caller tries another change)."""
+        choose = choose or self._choose
+        replay = Replay(old, choose, replace, points)
+        derivation = Derivation(self.compiled, self.rules, choose, self.max_size)
+        derivation.guide = replay.guide
+        derivation.tree = replay
+        try:
+            derivation.run(self.start)
+        except Infeasible:
+            return None
+        return replay.root.items[0]
+
+    # ---- trees of programs that are only text ----
+
+    def tree_of(self, source: str) -> Node | None:
+        """The tree of a program's text (its Earley parse, replayed), or None if the grammar does
+        not derive exactly this text."""
+        from lark.exceptions import LarkError
+
+        from tinyfuzz.parsing import parser_for
+
+        if self._parser is None:
+            self._parser = parser_for(self.grammar)
+        try:
+            parse = self._parser.parse(source)
+        except LarkError:
+            return None
+        old = self._from_parse(parse.children[0])
+        # A parse has no choices inside an @eval rule (its text is a number): those are drawn at
+        # random, so a few replays may be needed to give back the same text.
+        for _ in range(TREE_ATTEMPTS):
+            tree = self.derive(old)
+            if tree is not None and tree.text == source:
+                return tree
+        return None
+
+    def _from_parse(self, parse) -> Node:
+        g, names = self.compiled, self._parser.names
+        rules = self.grammar.rules
+
+        def resolve(tree):
+            while tree.data == "_ambig":
+                tree = tree.children[0]
+            name, _, alternative = tree.data.rpartition("__")
+            return tree, g.index[names[name]], alternative
+
+        def text_of(tree) -> str:
+            tree, i, alternative = resolve(tree)
+            if alternative == "use":
+                return text_of(tree.children[0])
+            if alternative == "eval":
+                return str(tree.children[0])
+            children = iter(c for c in tree.children if hasattr(c, "data"))
+            return "".join(s.text if isinstance(s, Terminal) else text_of(next(children))
+                           for s in rules[g.names[i]].alternatives[int(alternative)]
+                           if isinstance(s, (Terminal, NonTerminal)))
+
+        def items_of(tree) -> list:
+            tree, i, alternative = resolve(tree)
+            if g.inlined[i]:  # the compiled grammar expands it in place: its items are its parent's
+                return [item for child in tree.children if hasattr(child, "data")
+                        for item in items_of(child)]
+            if g.flags[i] & USE:
+                return [(i, text_of(tree))]
+            if g.picks[i] is not None:
+                picks = g.picks[i]
+                text = text_of(tree)
+                return [(i, picks.index(text))] if len(picks) > 1 and text in picks else []
+            return [convert(tree)]
+
+        def convert(tree) -> Node:
+            tree, i, alternative = resolve(tree)
+            node = Node(i)
+            if alternative.isdigit() and len(g.alts[i]) > 1 and int(alternative) in g.original_index[i]:
+                node.items.append((i, g.original_index[i].index(int(alternative))))
+            for child in tree.children:
+                if hasattr(child, "data"):
+                    node.items += items_of(child)
+            return node
+
+        return convert(parse)
+
+    # ---- the operators ----
+
+    def _nodes(self, tree: Node) -> dict[int, list[Node]]:
+        """The tree's nodes below the root, by rule."""
+        by_rule: dict[int, list[Node]] = {}
+        for node in tree.walk():
+            if node is not tree:
+                by_rule.setdefault(node.rule, []).append(node)
+        return by_rule
+
+    def _pick(self, items: list):
+        return items[self._choose(len(items))]
+
+    def regenerate(self, tree: Node) -> Node | None:
+        """One subtree (a rule chosen uniformly, then one of its expansions) derived afresh."""
+        by_rule = self._nodes(tree)
+        if not by_rule:
+            return None
+        node = self._pick(by_rule[self._pick(sorted(by_rule))])
+        return self.derive(tree, replace={id(node): None})
+
+    def point(self, tree: Node) -> Node | None:
+        """One terminal choice (an operator, a constant's digit, a name) drawn again."""
+        g = self.compiled
+        choices = [item for node in tree.walk() for item in node.items
+                   if type(item) is tuple and (g.picks[item[0]] is not None or g.flags[item[0]] & USE)]
+        if not choices:
+            return None
+        return self.derive(tree, points=frozenset({id(self._pick(choices))}))
+
+    def crossover(self, tree: Node, donor: Node) -> Node | None:
+        """One subtree of ``tree`` replayed from a different subtree of ``donor`` of the same rule."""
+        mine, theirs = self._nodes(tree), self._nodes(donor)
+        shared = sorted(set(mine) & set(theirs))
+        for _ in range(8):
+            if not shared:
+                return None
+            rule = self._pick(shared)
+            node, graft = self._pick(mine[rule]), self._pick(theirs[rule])
+            if node.text != graft.text:
+                return self.derive(tree, replace={id(node): graft})
+        return None
+
+    def offspring(self, parents: list[Node], operator: str | None = None,
+                  attempts: int = 20) -> Mutant | None:
+        """A new program from ``parents``: by ``operator`` (or one chosen at random), different
+        from its parent; None if ``attempts`` changes all failed or changed nothing."""
+        for _ in range(attempts):
+            op = operator or self._pick(OPERATORS if len(parents) > 1 else OPERATORS[:2])
+            parent = self._pick(parents)
+            if op == "crossover":
+                new = self.crossover(parent, self._pick(parents))
+            else:
+                new = getattr(self, op)(parent)
+            if new is not None and new.text != parent.text:
+                return Mutant(new.text, new, op)
+        return None
