@@ -19,3 +19,21 @@ def require_target(name: str):
             pytest.fail(f"CI must have {name}: {missing}")
         pytest.skip(str(missing))
     return target
+
+
+@pytest.fixture
+def postgres_url():
+    """A PostgreSQL store URL, emptied (marked postgres: .ci/run starts the server)."""
+    url = os.environ.get("TINYFUZZ_TEST_POSTGRES")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set TINYFUZZ_TEST_POSTGRES (.ci/run starts PostgreSQL)")
+        pytest.skip("set TINYFUZZ_TEST_POSTGRES=postgresql+psycopg://user:password@host/db")
+    from sqlalchemy import create_engine
+
+    from tinyfuzz.store import Base
+
+    engine = create_engine(url)
+    Base.metadata.drop_all(engine)  # a clean store for each test
+    engine.dispose()
+    return url

@@ -239,23 +239,6 @@ def test_dask_cluster_runs_the_same_campaign(tmp_path):
         sorted(p.name for p in (tmp_path / "local" / "toyc").glob("*.py"))
 
 
-@pytest.fixture
-def postgres_url():
-    url = os.environ.get("TINYFUZZ_TEST_POSTGRES")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("CI must set TINYFUZZ_TEST_POSTGRES (.ci/run starts PostgreSQL)")
-        pytest.skip("set TINYFUZZ_TEST_POSTGRES=postgresql+psycopg://user:password@host/db")
-    from sqlalchemy import create_engine
-
-    from tinyfuzz.store import Base
-
-    engine = create_engine(url)
-    Base.metadata.drop_all(engine)  # a clean store for each test
-    engine.dispose()
-    return url
-
-
 @pytest.mark.postgres
 def test_postgres_store_records_and_resumes_a_campaign(tmp_path, postgres_url):
     config = toy_config()

@@ -62,12 +62,23 @@ class CampaignConfig:
     swarm: bool = True
     max_size: int = DEFAULT_MAX_SIZE
     coverage_guided: bool = False  # prefer alternatives the campaign has not used yet
+    corpus: str | None = None  # a corpus store whose correct programs are mutated and crossed
+    mutate: float = 0.0  # the share of each batch made that way (mutate.py), the rest generated
+
+    def __post_init__(self):
+        if not 0.0 <= self.mutate <= 1.0:
+            raise InvalidArgument(f"--mutate {self.mutate}: a share of each batch, from 0 to 1")
+        if self.mutate and not self.corpus:
+            raise InvalidArgument(f"--mutate {self.mutate}: needs --corpus DB, the programs to mutate")
 
     def as_dict(self) -> dict:
-        return {"targets": list(self.targets), "reference": self.reference,
-                "grammar": self.grammar, "level": self.level, "seed": self.seed,
-                "batch_size": self.batch_size, "swarm": self.swarm, "max_size": self.max_size,
-                "coverage_guided": self.coverage_guided}
+        config = {"targets": list(self.targets), "reference": self.reference,
+                  "grammar": self.grammar, "level": self.level, "seed": self.seed,
+                  "batch_size": self.batch_size, "swarm": self.swarm, "max_size": self.max_size,
+                  "coverage_guided": self.coverage_guided}
+        if self.mutate:  # only then: campaigns recorded before these keys keep their identity
+            config.update(corpus=self.corpus, mutate=self.mutate)
+        return config
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,7 @@ class BatchRunner:
         self.python_version = self.python_version_of(self.targets, self.reference)
         self.pools: dict = {}
         self.samplers: dict = {}
+        self._parents = None
 
     @staticmethod
     def python_version_of(targets: dict, reference: Target) -> tuple | None:
@@ -138,6 +150,33 @@ class BatchRunner:
                 max_size=self.config["max_size"], python_version=self.python_version, guided=True)
         return sampler
 
+    def parents(self):
+        """The corpus's correct programs as parents for mutation and crossover (mutate.Parents)."""
+        if self._parents is None:
+            from tinyfuzz.corpus import Corpus
+            from tinyfuzz.mutate import DEFAULT_MAX_SIZE as MUTATION_SIZE, Mutator, Parents
+
+            mutator = Mutator(self.config["grammar"], level=self.config["level"],
+                              max_size=max(MUTATION_SIZE, self.config["max_size"]),
+                              python_version=self.python_version)
+            corpus = Corpus(self.config["corpus"])
+            try:
+                self._parents = Parents(mutator, corpus.parents(mutator.grammar.name))
+            finally:
+                corpus.close()
+        return self._parents
+
+    def offspring(self, seed: int, count: int, sampler: Sampler) -> list:
+        """``count`` programs mutated or crossed from the corpus (generated ones where the corpus
+        has no program the grammar derives)."""
+        parents = self.parents()
+        parents.mutator.random.seed(seed)
+        programs = []
+        for _ in range(count):
+            mutant = parents.offspring()
+            programs.append(mutant.program if mutant is not None else sampler.draw())
+        return programs
+
     def swarm_subset(self, index: int) -> tuple:
         """The features batch ``index`` leaves out: each out with probability 1/2 (swarm testing),
         from one of SWARM_SUBSETS subsets; none when swarm is off or the subset cannot derive."""
@@ -162,7 +201,10 @@ class BatchRunner:
         sampler.reseed(seed)
         if self.config.get("coverage_guided") and unused:
             sampler.guide = prefer_unused(sampler.compiled, unused, sampler.random)
-        programs = [sampler.draw() for _ in range(count)]
+        mutated = round(count * self.config.get("mutate", 0.0))
+        programs = [sampler.draw() for _ in range(count - mutated)]
+        if mutated:
+            programs += self.offspring(seed, mutated, sampler)
         sources = [program.source for program in programs]
         expected = self.run(self.reference, sources)
         outcomes = {self.reference.name: Counter(o.status for o in expected)}

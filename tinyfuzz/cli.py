@@ -200,10 +200,15 @@ def shrink(target, reference, output, program) -> None:
 @click.option("--coverage-guided", is_flag=True,
               help="Prefer grammar alternatives the campaign has not used yet (half of the "
                    "choices where one is allowed); grammar coverage is shown either way.")
+@click.option("--corpus", default=None,
+              help="A corpus store (tinyfuzz corpus) whose correct programs are mutated and crossed "
+                   "over to make part of each batch.")
+@click.option("--mutate", type=click.FloatRange(0, 1), default=None,
+              help="The share of each batch made from the corpus  [default: 0.5 with --corpus]")
 @click.option("--quiet", is_flag=True, help="No live display; the summary only.")
 @_user_errors
 def fuzz(targets, reference, grammar, level, budget, workers, executor, db, crashes, seed,
-         batch_size, no_swarm, coverage_guided, quiet) -> None:
+         batch_size, no_swarm, coverage_guided, corpus, mutate, quiet) -> None:
     """Run a differential fuzz campaign until BUDGET is spent; resumable, parallel, on Dask.
 
     Findings are confirmed by a second run, shrunk, bucketed by signature and written to CRASHES
@@ -222,7 +227,8 @@ def fuzz(targets, reference, grammar, level, budget, workers, executor, db, cras
 
     config = CampaignConfig(targets=tuple(targets), reference=reference, grammar=grammar,
                             level=level, seed=seed, batch_size=batch_size, swarm=not no_swarm,
-                            coverage_guided=coverage_guided)
+                            coverage_guided=coverage_guided, corpus=corpus,
+                            mutate=(0.5 if corpus else 0.0) if mutate is None else mutate)
     spent = parse_budget(budget)
     workers = workers or os.cpu_count() or 1
     console = Console(stderr=True)
@@ -415,6 +421,142 @@ def flaws(grammar, samples, seed, max_size) -> None:
     report = find_flaws(grammar, samples=samples, seed=seed, max_size=max_size)
     click.echo(report.format())
     sys.exit(1 if report.flaws else 0)
+
+
+# ---- the corpus ----------------------------------------------------------------------------------
+
+_DB_OPTION = click.option("--db", default="tinyfuzz.sqlite", show_default=True,
+                          help="The store: a SQLite file or a SQLAlchemy URL (postgresql+psycopg://, "
+                               "mysql+pymysql://); the campaigns' store can hold the corpus too.")
+
+
+@main.group()
+def corpus() -> None:
+    """The corpus: programs labelled correct (run cleanly on the reference) or incorrect (raise,
+    or made a target disagree), each with the reference's output as its test case."""
+
+
+def _print_counts(counts, what: str) -> None:
+    click.echo(f"{what}: {counts['added']:,} added ({counts['correct']:,} correct, "
+               f"{counts['incorrect']:,} incorrect), {counts['duplicates']:,} already there")
+
+
+@corpus.command("import")
+@click.argument("paths", nargs=-1, required=True)
+@_DB_OPTION
+@click.option("--grammar", default=None, help="Record the programs as this grammar's.")
+@click.option("--reference", default="cpython", show_default=True, help="The target that labels.")
+@click.option("--workers", type=click.IntRange(min=1), default=None)
+@_user_errors
+def corpus_import(paths, db, grammar, reference, workers) -> None:
+    """Add programs from PATHS: .py files, directories of them, datasets of tinyfuzz generate
+    (.jsonl or the text format), or campaign stores (.sqlite, URL: their findings, as incorrect).
+    Each program is run on the reference in a worker process to label it."""
+    from tinyfuzz.corpus import Corpus
+
+    store = Corpus(db)
+    for path in paths:
+        _print_counts(store.import_path(path, grammar=grammar, reference=reference,
+                                        workers=workers), path)
+
+
+@corpus.command("generate")
+@_DB_OPTION
+@click.option("--grammar", default="python", show_default=True)
+@click.option("--level", default=None, help="A @level of the grammar [default: all].")
+@click.option("-n", "count", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--reference", default="cpython", show_default=True)
+@_user_errors
+def corpus_generate(db, grammar, level, count, seed, reference) -> None:
+    """Add COUNT programs drawn from a grammar."""
+    from tinyfuzz.corpus import Corpus
+
+    _print_counts(Corpus(db).add_generated(grammar, count, seed=seed, level=level,
+                                           reference=reference), grammar)
+
+
+@corpus.command("mutate")
+@_DB_OPTION
+@click.option("--grammar", default="python", show_default=True,
+              help="The grammar whose trees are mutated (corpus programs it cannot derive are skipped).")
+@click.option("-n", "count", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--operator", type=click.Choice(["regenerate", "point", "crossover"]), default=None,
+              help="One operator only [default: each at random].")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--reference", default="cpython", show_default=True)
+@_user_errors
+def corpus_mutate(db, grammar, count, operator, seed, reference) -> None:
+    """Add COUNT programs mutated and crossed over from the corpus's correct programs."""
+    from collections import Counter
+
+    from tinyfuzz.corpus import Corpus
+    from tinyfuzz.errors import InvalidArgument
+    from tinyfuzz.mutate import Mutator, Parents
+
+    store = Corpus(db)
+    mutator = Mutator(grammar, seed=seed)
+    parents = Parents(mutator, store.parents(mutator.grammar.name))
+    if not parents.sources:
+        raise InvalidArgument(f"--db {db}: no correct programs of {grammar} to mutate (tinyfuzz "
+                              f"corpus import or tinyfuzz corpus generate first)")
+    made: dict[str, list] = {}
+    failures = 0
+    while sum(map(len, made.values())) < count and failures < 100:
+        mutant = parents.offspring(operator)
+        if mutant is None:  # parents the grammar does not derive, or nothing changed
+            failures += 1
+            continue
+        made.setdefault(mutant.operator, []).append(mutant.source)
+    if not made:
+        raise InvalidArgument(f"{grammar}: derives none of the {len(parents.sources)} correct "
+                              f"programs of {db}; use the grammar they came from (--grammar)")
+    totals: Counter = Counter()
+    for op, sources in sorted(made.items()):
+        counts = store.add_sources(sources, origin=op, grammar=parents.mutator.grammar.name,
+                                   reference=reference)
+        totals.update(counts)
+        ran = counts["correct"] + counts["incorrect"]
+        click.echo(f"{op}: {len(sources):,} made, {counts['correct']:,} of {ran:,} new ones "
+                   f"run cleanly")
+    _print_counts(totals, "all")
+    if parents.underivable:
+        click.echo(f"{parents.underivable} parents skipped: {grammar} does not derive them")
+
+
+@corpus.command("export")
+@_DB_OPTION
+@click.option("-o", "--output", required=True,
+              help="A .jsonl file, or a directory (ending in /) of <label>/<digest>.py files.")
+@click.option("--label", type=click.Choice(["correct", "incorrect"]), default=None)
+@click.option("--grammar", default=None)
+@_user_errors
+def corpus_export(db, output, label, grammar) -> None:
+    """Write the corpus (or one label, one grammar) out."""
+    from tinyfuzz.corpus import Corpus
+
+    click.echo(f"{Corpus(db).export(output, label=label, grammar=grammar):,} programs -> {output}")
+
+
+@corpus.command("stats")
+@_DB_OPTION
+@_user_errors
+def corpus_stats(db) -> None:
+    """Programs by label, origin, grammar and reason."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from tinyfuzz.corpus import Corpus
+
+    stats = Corpus(db).stats()
+    console = Console()
+    console.print(f"{stats['programs']:,} programs, {stats['mean_lines']:.1f} lines on average")
+    for key in ("label", "origin", "grammar", "reason"):
+        if stats[key]:
+            table = Table(key, "programs")
+            for name, number in list(stats[key].items())[:15]:
+                table.add_row(name, f"{number:,}")
+            console.print(table)
 
 
 if __name__ == "__main__":

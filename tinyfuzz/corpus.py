@@ -186,6 +186,15 @@ class Corpus:
                 origin: str | None = None, limit: int | None = None) -> list[str]:
         return [row.source for row in self.rows(label, grammar, origin, limit)]
 
+    def parents(self, grammar: str) -> list[str]:
+        """The correct programs to mutate with ``grammar``: its own, and those of no known grammar
+        (imported; the mutator keeps those the grammar derives)."""
+        query = (select(CorpusRow.source).where(CorpusRow.label == "correct")
+                 .where((CorpusRow.grammar == grammar) | CorpusRow.grammar.is_(None))
+                 .order_by(CorpusRow.id))
+        with self.store.session() as session:
+            return list(session.scalars(query))
+
     def stats(self) -> dict:
         """Counts by label, origin, grammar and reason (incorrect ones), and size."""
         with self.store.session() as session:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import random
 from typing import Callable, NamedTuple
 
-from tinyfuzz.derivation import USE, CompiledGrammar, Derivation, Infeasible
+from tinyfuzz.derivation import USE, CompiledGrammar, Derivation, Infeasible, Program, program_from
 from tinyfuzz.grammar import Grammar, NonTerminal, Terminal, load_grammar
 
 OPERATORS = ("regenerate", "point", "crossover")
@@ -54,9 +54,13 @@ class Node:
 
 
 class Mutant(NamedTuple):
-    source: str
+    program: Program  # its source, features and the grammar alternatives it used
     tree: Node
     operator: str  # regenerate, point or crossover
+
+    @property
+    def source(self) -> str:
+        return self.program.source
 
 
 class Replay:
@@ -136,9 +140,11 @@ class Mutator:
     """Mutation and crossover for the programs of one grammar."""
 
     def __init__(self, grammar: Grammar | str = "python", *, seed: int = 0, level: str | None = None,
-                 max_size: int = DEFAULT_MAX_SIZE):
+                 max_size: int = DEFAULT_MAX_SIZE, python_version: tuple | None = None):
         self.grammar = load_grammar(grammar)
-        self.compiled = CompiledGrammar(self.grammar)
+        self.level = level or "all"
+        # python_version: constructs newer than the targets' are not drawn in regenerated subtrees
+        self.compiled = CompiledGrammar(self.grammar, python_version=python_version)
         self.rules = self.compiled.expanders(tree=True)
         self.start = self.compiled.rule_index(self.grammar.start_for(level))
         self.max_size = max_size
@@ -146,22 +152,28 @@ class Mutator:
         self._parser = None
 
     def _choose(self, n: int) -> int:
+        """Every random choice of the operators and of fresh subtrees (``from_corpus`` replaces it
+        with Hypothesis draws)."""
         return int(self.random.random() * n)
 
     def derive(self, old: Node | None = None, *, replace: dict | None = None,
-               points: frozenset = frozenset(), choose: Callable | None = None) -> Node | None:
+               points: frozenset = frozenset()) -> Node | None:
         """Replay ``old`` (None: a fresh program) with its changes; the new tree, or None if the
         derivation found no way through (rare; the caller tries another change)."""
+        derived = self._derive(old, replace, points)
+        return derived[0] if derived else None
+
+    def _derive(self, old, replace=None, points=frozenset(), choose=None) -> tuple | None:
         choose = choose or self._choose
         replay = Replay(old, choose, replace, points)
         derivation = Derivation(self.compiled, self.rules, choose, self.max_size)
         derivation.guide = replay.guide
         derivation.tree = replay
         try:
-            derivation.run(self.start)
+            derivation.text = derivation.run(self.start)
         except Infeasible:
             return None
-        return replay.root.items[0]
+        return replay.root.items[0], derivation
 
     # ---- trees of programs that are only text ----
 
@@ -174,17 +186,26 @@ class Mutator:
 
         if self._parser is None:
             self._parser = parser_for(self.grammar)
-        try:
-            parse = self._parser.parse(source)
-        except LarkError:
+        # Trailing newlines are not significant (a dataset's text format adds one, the corpus keeps
+        # one), but the grammar derives a certain number of them.
+        body = source.rstrip("\n")
+        for text in dict.fromkeys((source, body, body + "\n", body + "\n\n")):
+            try:
+                parse = self._parser.parse(text)
+                break
+            except LarkError:
+                continue
+        else:
             return None
         old = self._from_parse(parse.children[0])
         # A parse has no choices inside an @eval rule (its text is a number): those are drawn at
-        # random, so a few replays may be needed to give back the same text.
+        # random, so a few replays may be needed to give back the same text. Their own random
+        # sequence: the same text gives the same tree, whatever was drawn before.
+        choose = random.Random(0).random
         for _ in range(TREE_ATTEMPTS):
-            tree = self.derive(old)
-            if tree is not None and tree.text == source:
-                return tree
+            derived = self._derive(old, choose=lambda n: int(choose() * n))
+            if derived is not None and derived[0].text.rstrip("\n") == body:
+                return derived[0]
         return None
 
     def _from_parse(self, parse) -> Node:
@@ -246,24 +267,24 @@ class Mutator:
     def _pick(self, items: list):
         return items[self._choose(len(items))]
 
-    def regenerate(self, tree: Node) -> Node | None:
+    def regenerate(self, tree: Node) -> tuple | None:
         """One subtree (a rule chosen uniformly, then one of its expansions) derived afresh."""
         by_rule = self._nodes(tree)
         if not by_rule:
             return None
         node = self._pick(by_rule[self._pick(sorted(by_rule))])
-        return self.derive(tree, replace={id(node): None})
+        return self._derive(tree, replace={id(node): None})
 
-    def point(self, tree: Node) -> Node | None:
+    def point(self, tree: Node) -> tuple | None:
         """One terminal choice (an operator, a constant's digit, a name) drawn again."""
         g = self.compiled
         choices = [item for node in tree.walk() for item in node.items
                    if type(item) is tuple and (g.picks[item[0]] is not None or g.flags[item[0]] & USE)]
         if not choices:
             return None
-        return self.derive(tree, points=frozenset({id(self._pick(choices))}))
+        return self._derive(tree, points=frozenset({id(self._pick(choices))}))
 
-    def crossover(self, tree: Node, donor: Node) -> Node | None:
+    def crossover(self, tree: Node, donor: Node) -> tuple | None:
         """One subtree of ``tree`` replayed from a different subtree of ``donor`` of the same rule."""
         mine, theirs = self._nodes(tree), self._nodes(donor)
         shared = sorted(set(mine) & set(theirs))
@@ -273,7 +294,7 @@ class Mutator:
             rule = self._pick(shared)
             node, graft = self._pick(mine[rule]), self._pick(theirs[rule])
             if node.text != graft.text:
-                return self.derive(tree, replace={id(node): graft})
+                return self._derive(tree, replace={id(node): graft})
         return None
 
     def offspring(self, parents: list[Node], operator: str | None = None,
@@ -284,9 +305,45 @@ class Mutator:
             op = operator or self._pick(OPERATORS if len(parents) > 1 else OPERATORS[:2])
             parent = self._pick(parents)
             if op == "crossover":
-                new = self.crossover(parent, self._pick(parents))
+                derived = self.crossover(parent, self._pick(parents))
             else:
-                new = getattr(self, op)(parent)
-            if new is not None and new.text != parent.text:
-                return Mutant(new.text, new, op)
+                derived = getattr(self, op)(parent)
+            if derived is not None and derived[0].text != parent.text:
+                program = program_from(derived[1], self.grammar.name, self.level)
+                return Mutant(program, derived[0], op)
         return None
+
+
+class Parents:
+    """Corpus programs as parents, their trees made when first drawn (an Earley parse costs about
+    0.1 s for a program of the python grammar) and kept; programs the grammar cannot derive are
+    skipped and counted."""
+
+    def __init__(self, mutator: Mutator, sources: list[str]):
+        self.mutator = mutator
+        self.sources = list(sources)
+        self.trees: dict[int, Node | None] = {}
+
+    @property
+    def underivable(self) -> int:
+        return sum(tree is None for tree in self.trees.values())
+
+    def tree(self, index: int) -> Node | None:
+        if index not in self.trees:
+            self.trees[index] = self.mutator.tree_of(self.sources[index])
+        return self.trees[index]
+
+    def draw(self, count: int = 2) -> list[Node]:
+        """Up to ``count`` parents drawn at random (fewer if the grammar derives few of them)."""
+        chosen: list[Node] = []
+        for _ in range(4 * count):
+            if len(chosen) == count or not self.sources:
+                break
+            tree = self.tree(self.mutator._choose(len(self.sources)))
+            if tree is not None:
+                chosen.append(tree)
+        return chosen
+
+    def offspring(self, operator: str | None = None) -> Mutant | None:
+        parents = self.draw(2 if operator in (None, "crossover") else 1)
+        return self.mutator.offspring(parents, operator) if parents else None

@@ -95,3 +95,48 @@ def from_grammar(grammar: Grammar | str | Path = "tinypy", *, start: str | None 
         return program_from(derivation, loaded.name, default_level)
 
     return programs()
+
+
+def from_corpus(corpus, grammar: Grammar | str | Path = "python", *, operator: str | None = None,
+                level: str | None = None, python_version: tuple | None = None
+                ) -> st.SearchStrategy[Program]:
+    """A strategy of programs mutated and crossed over from a corpus's correct programs
+    (``mutate.py``): a subtree derived afresh, a terminal redrawn, or a subtree taken from another
+    program, all through the grammar's semantic layer, so they stay valid like generated programs.
+
+    ``corpus``: a store (path or URL of ``tinyfuzz corpus``) or a list of program texts; only
+    programs ``grammar`` derives are used (their trees are made when first drawn). ``operator``:
+    regenerate, point or crossover (default: each at random). Every choice is a Hypothesis draw,
+    so examples replay from the database and shrink toward the first parent and simpler subtrees.
+    """
+    from tinyfuzz.mutate import OPERATORS, Mutator, Parents
+
+    if operator is not None and operator not in OPERATORS:
+        raise InvalidArgument(f"operator={operator!r}: must be one of {', '.join(OPERATORS)} or None")
+    if isinstance(corpus, (str, Path)):
+        from tinyfuzz.corpus import Corpus
+
+        store = Corpus(corpus)
+        sources = store.parents(load_grammar(grammar).name)
+        store.close()
+    else:
+        sources = list(corpus)
+    if not sources:
+        raise InvalidArgument(f"from_corpus({corpus!r}): no correct programs to mutate")
+    version = tuple(python_version)[:2] if python_version is not None else None
+    parents = Parents(Mutator(grammar, level=level, python_version=version), sources)
+
+    @st.composite
+    def offspring(draw) -> Program:
+        parents.mutator._choose = lambda n: draw(_choice(n)) if n > 1 else 0
+        mutant = parents.offspring(operator)
+        if mutant is None:
+            if len(parents.trees) == len(sources) and not parents.underivable < len(sources):
+                raise InvalidArgument(f"from_corpus: {grammar} derives none of the "
+                                      f"{len(sources)} programs")
+            from hypothesis import reject
+
+            reject()
+        return mutant.program
+
+    return offspring()
