@@ -224,6 +224,8 @@ def test_campaign_batches_mutate_the_corpus_and_find_the_toy_bugs(tmp_path):
     status = Campaign(config, db=tmp_path / "run.sqlite", budget=Budget(programs=200), workers=1,
                       crashes=tmp_path / "crashes", shrink_tests=60).run()
     assert status.programs == 200 and len(status.buckets) >= 2  # toyc's seeded bugs
+    fed = corpus.rows("incorrect")  # the findings went into the corpus, labelled incorrect
+    assert len(fed) >= 2 and all(row.reason.startswith("finding toyc") for row in fed)
     with pytest.raises(InvalidArgument, match="needs --corpus"):
         CampaignConfig(targets=(TOYC,), mutate=0.5)
     # campaigns without a corpus keep their identity (the same command resumes them)

@@ -403,6 +403,7 @@ class Campaign:
                           python_version=BatchRunner.python_version_of(self.targets, self.reference))
         # (a bad grammar fails here, not in a worker); what grammar coverage is counted against
         alternatives = choice_alternatives(sampler.compiled)
+        self.db = db
         self.store = Store(db)
         self.row = self.store.open_campaign(config.as_dict())
         self.budget = budget
@@ -575,6 +576,12 @@ class Campaign:
                 self.executor.close(interrupt=interrupted or status.stopped != "budget"
                                     or status.shrinking > 0)
             self.store.close()
+        if self.config.corpus:  # findings feed the corpus they came from, labelled incorrect
+            from tinyfuzz.corpus import Corpus
+
+            corpus = Corpus(self.config.corpus)
+            corpus.add_findings(self.db)
+            corpus.close()
         status.in_flight = 0
         self.on_update(status)
         return status
