@@ -14,7 +14,7 @@ from tinyfuzz.campaign import BatchRunner, Budget, Campaign, CampaignConfig
 from tinyfuzz.cli import main
 from tinyfuzz.corpus import Corpus, read_programs, run_on_reference
 from tinyfuzz.errors import InvalidArgument
-from tinyfuzz.mutate import OPERATORS, Mutator
+from tinyfuzz.mutate import OPERATORS, Mutator, Parents
 from tinyfuzz.store import Store
 
 TOYC = str(Path(__file__).parent.parent / "examples" / "toyc" / "toyc.toml")
@@ -124,6 +124,25 @@ def test_the_tree_of_a_programs_text_gives_back_the_text(grammar, count):
     assert mutator.tree_of("print(undefined_name)\n") is None  # not derivable: no tree
 
 
+def test_stored_trees_replay_without_a_parse(tmp_path, monkeypatch):
+    corpus = Corpus(tmp_path / "c.sqlite")
+    assert corpus.add_generated("python", 20, seed=6)["correct"] == 20
+    sources, stored = corpus.parents("python")
+    assert len(sources) == 20 and all(stored)
+    json.dumps(stored)  # plain JSON data
+    # another compiled grammar (3.9: no match, no except*) reads them by names and positions
+    mutator = Mutator("python", python_version=(3, 9))
+    parsed = []
+    monkeypatch.setattr(Mutator, "tree_of", lambda self, source: parsed.append(source))
+    parents = Parents(mutator, sources, stored)
+    loaded = [parents.tree(i) for i in range(20)]
+    assert [t.text.rstrip() for t in loaded if t] == [s.rstrip() for s, t in zip(sources, loaded) if t]
+    # only those using 3.10+ constructs (match, except*) were left to a parse
+    assert len(parsed) == loaded.count(None) < 20
+    assert all("match " in source or "except*" in source for source in parsed)
+    assert mutator.load_tree({"r": "no_such_rule", "i": []}, sources[0]) is None
+
+
 @pytest.mark.parametrize("grammar, parents, count", [("tinypy", 60, 600), ("python", 40, 300)])
 def test_mutants_and_offspring_run_cleanly_on_cpython(grammar, parents, count):
     """The issue's bar: at least 98% run cleanly (measured: 100%, bench/mutation.py)."""
@@ -161,6 +180,20 @@ def test_crossover_grafts_the_donors_subtree_and_rebinds_its_names():
     assert grafted and not any("x" in t or "y" in t for t in grafted)
     assert any(t.startswith("x = 3\n") for t in offspring)
     assert all(o.ok for o in run_on_reference(sorted(offspring)))  # no NameError anywhere
+
+
+def test_a_subtree_grafted_onto_its_own_descendant_is_replayed_once():
+    mutator = Mutator("python", seed=4)
+    pairs = []
+    for source in drawn("python", 10, seed=9):
+        tree = mutator.tree_of(source)
+        pairs += [(tree, inner, outer) for nodes in mutator._nodes(tree).values()
+                  for outer in nodes for inner in nodes
+                  if inner is not outer and any(n is inner for n in outer.walk())]
+    assert len(pairs) >= 5  # same rule, nested (an expression inside an expression)
+    for tree, inner, outer in pairs[:20]:  # the inner one replaced by its ancestor: no endless loop
+        new = mutator.derive(tree, replace={id(inner): outer})
+        assert new is not None and len(new.text) > len(tree.text)
 
 
 def test_a_point_mutation_changes_one_terminal():

@@ -161,7 +161,7 @@ class BatchRunner:
                               python_version=self.python_version)
             corpus = Corpus(self.config["corpus"])
             try:
-                self._parents = Parents(mutator, corpus.parents(mutator.grammar.name))
+                self._parents = Parents(mutator, *corpus.parents(mutator.grammar.name))
             finally:
                 corpus.close()
         return self._parents

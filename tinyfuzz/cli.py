@@ -38,10 +38,15 @@ def main() -> None:
 @main.command()
 @click.option("-n", "count", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Number of unique programs to write.")
-@click.option("--grammar", default="tinypy", show_default=True,
-              help="A bundled grammar name or a path to a .bnf file.")
+@click.option("--grammar", default=None,
+              help="A bundled grammar name or a path to a .bnf file [default: tinypy; with "
+                   "--describe, tinypy if it can make everything asked for, else python].")
 @click.option("--level", default="all", show_default=True,
               help="Complexity level: a @level of the grammar (tinypy: 1.1 1.2 2.1 2.2 3.1 3.2) or all.")
+@click.option("--describe", "description", default=None, metavar="TEXT",
+              help="Programs that do what TEXT says, e.g. \"a loop that prints the even numbers "
+                   "below 20\": constructs, constants and names read from it are imposed and "
+                   "checked (pip install 'tinyfuzz[describe]').")
 @click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same file.")
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="File to write; it appears only once complete.")
@@ -51,12 +56,15 @@ def main() -> None:
               help="Worker processes that run the programs [default: one per core].")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 @_user_errors
-def generate(count, grammar, level, seed, output, fmt, workers, quiet) -> None:
+def generate(count, grammar, level, description, seed, output, fmt, workers, quiet) -> None:
     """Generate a dataset of programs with their outputs (the TinyPy generator, arXiv 2403.06503)."""
     from tinyfuzz.dataset import generate_dataset
     from tinyfuzz.grammar import load_grammar
 
-    loaded = load_grammar(grammar)  # fail on a bad grammar or level before any worker starts
+    if description is not None:
+        _generate_described(description, count, grammar, level, seed, output, fmt, workers, quiet)
+        return
+    loaded = load_grammar(grammar or "tinypy")  # fail on a bad grammar or level before any worker starts
     loaded.start_for(level)
     if quiet:
         generate_dataset(count, output, grammar=loaded, level=level, seed=seed, fmt=fmt,
@@ -75,6 +83,26 @@ def generate(count, grammar, level, seed, output, fmt, workers, quiet) -> None:
                                    workers=workers,
                                    progress=lambda written: bar.update(task, completed=written))
     _print_summary(console, summary)
+
+
+def _generate_described(description, count, grammar, level, seed, output, fmt, workers,
+                        quiet) -> None:
+    from tinyfuzz.describe import parse, write_programs
+
+    constraints = parse(description)
+    if constraints.unknown:  # a warning even with --quiet: what was asked may not be what is made
+        click.echo("tinyfuzz: warning: words not understood, ignored: "
+                   + ", ".join(constraints.unknown), err=True)
+    if not quiet:
+        click.echo(f"asked for: {constraints}", err=True)
+    summary = write_programs(constraints, count, output, grammar=grammar,
+                             level=None if level == "all" else level, seed=seed, fmt=fmt,
+                             workers=workers)
+    if not quiet:
+        rejected = ", ".join(f"{why} ({n:,})" for why, n in summary.rejected.most_common())
+        click.echo(f"wrote {summary.written:,} programs ({summary.grammar} grammar) to "
+                   f"{summary.path} in {summary.seconds:.1f} s: {summary.draws:,} draws"
+                   + (f"; not kept: {rejected}" if rejected else ""), err=True)
 
 
 @main.command()
@@ -496,7 +524,7 @@ def corpus_mutate(db, grammar, count, operator, seed, reference) -> None:
 
     store = Corpus(db)
     mutator = Mutator(grammar, seed=seed)
-    parents = Parents(mutator, store.parents(mutator.grammar.name))
+    parents = Parents(mutator, *store.parents(mutator.grammar.name))
     if not parents.sources:
         raise InvalidArgument(f"--db {db}: no correct programs of {grammar} to mutate (tinyfuzz "
                               f"corpus import or tinyfuzz corpus generate first)")
@@ -507,17 +535,18 @@ def corpus_mutate(db, grammar, count, operator, seed, reference) -> None:
         if mutant is None:  # parents the grammar does not derive, or nothing changed
             failures += 1
             continue
-        made.setdefault(mutant.operator, []).append(mutant.source)
+        made.setdefault(mutant.operator, []).append(mutant)
     if not made:
         raise InvalidArgument(f"{grammar}: derives none of the {len(parents.sources)} correct "
                               f"programs of {db}; use the grammar they came from (--grammar)")
     totals: Counter = Counter()
-    for op, sources in sorted(made.items()):
-        counts = store.add_sources(sources, origin=op, grammar=parents.mutator.grammar.name,
-                                   reference=reference)
+    for op, mutants in sorted(made.items()):
+        counts = store.add_sources([m.source for m in mutants], origin=op,
+                                   grammar=mutator.grammar.name, reference=reference,
+                                   trees=[mutator.dump_tree(m.tree) for m in mutants])
         totals.update(counts)
         ran = counts["correct"] + counts["incorrect"]
-        click.echo(f"{op}: {len(sources):,} made, {counts['correct']:,} of {ran:,} new ones "
+        click.echo(f"{op}: {len(mutants):,} made, {counts['correct']:,} of {ran:,} new ones "
                    f"run cleanly")
     _print_counts(totals, "all")
     if parents.underivable:
@@ -557,6 +586,121 @@ def corpus_stats(db) -> None:
             for name, number in list(stats[key].items())[:15]:
                 table.add_row(name, f"{number:,}")
             console.print(table)
+
+
+_THREADS_OPTION = click.option(
+    "--threads", type=click.IntRange(min=1), default=1, show_default=True,
+    help="PyTorch threads: a model this small gains little from more, and on a busy machine "
+         "more are slower.")
+
+
+@main.command("learn")
+@click.option("--corpus", "db", default=None,
+              help="Learn from the correct programs of this corpus (a SQLite file or a SQLAlchemy URL).")
+@click.option("--grammar", default=None, help="Only the corpus's programs of this grammar.")
+@click.option("--from", "files", multiple=True, type=click.Path(exists=True),
+              help="Learn from the programs of a file: tinyfuzz generate output (.jsonl or the "
+                   "text format), a .py file or a directory of them. Repeatable.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The model file to write; it appears only once complete.")
+@click.option("--trials", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Optuna TPE trials over units, layers, learning rate and batch size, a few "
+                   "epochs each, before the best configuration is trained (0: the defaults).")
+@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True,
+              help="At most this many epochs; training stops sooner when the validation loss "
+                   "stops improving.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="The same programs and seed give the same model.")
+@_THREADS_OPTION
+@_user_errors
+def learn_command(db, grammar, files, output, trials, epochs, seed, threads) -> None:
+    """Train an LSTM language model of programs for tinyfuzz sample (needs the learn extra:
+    pip install 'tinyfuzz[learn]')."""
+    from pathlib import Path
+
+    from tinyfuzz import learn
+    from tinyfuzz.corpus import Corpus, read_programs
+    from tinyfuzz.errors import InvalidArgument
+
+    if not db and not files:
+        raise InvalidArgument("nothing to learn from: give --corpus DB or --from FILE")
+    if grammar and not db:
+        raise InvalidArgument(f"--grammar {grammar} selects corpus programs: it needs --corpus DB")
+    if db and "://" not in db and not Path(db).is_file():
+        raise InvalidArgument(f"--corpus {db}: no such corpus (tinyfuzz corpus import or "
+                              "tinyfuzz corpus generate makes one)")
+    learn.check_writable(output)
+    learn.use_threads(threads)
+    programs = Corpus(db).sources(label="correct", grammar=grammar) if db else []
+    for file in files:
+        programs.extend(read_programs(file))
+
+    def on_trial(row: dict) -> None:
+        click.echo(f"trial {row['trial']}: {learn.describe(row)}: validation loss "
+                   f"{row['validation_loss']:.3f} ({row['seconds']:.1f} s)", err=True)
+
+    def on_epoch(row: dict) -> None:
+        click.echo(f"epoch {row['epoch']}: training loss {row['training_loss']:.3f}, validation "
+                   f"loss {row['validation_loss']:.3f} ({row['seconds']:.1f} s)", err=True)
+
+    config = learn.Config(epochs=epochs)
+    if trials:
+        model = learn.search(programs, trials, config=config, seed=seed, on_trial=on_trial,
+                             on_epoch=on_epoch)
+        click.echo(f"best of {trials} trials: {learn.describe(model.config)}", err=True)
+    else:
+        model = learn.train(programs, config, seed=seed, on_epoch=on_epoch)
+    model.save(output)
+    click.echo(model.summary(), err=True)
+    click.echo(f"wrote {output}", err=True)
+
+
+@main.command("sample")
+@click.argument("model_file", metavar="MODEL", type=click.Path(dir_okay=False))
+@click.option("-n", "count", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Programs to draw.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the valid programs here as JSON lines (code, output).")
+@click.option("--corpus", "db", default=None,
+              help="Add the valid programs to this corpus, with origin 'learned'.")
+@click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="Below 1: safer, more alike programs; above 1: more varied, "
+                                      "fewer valid.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="The same model and seed draw the same programs.")
+@click.option("--reference", default="cpython", show_default=True,
+              help="The target the programs must run cleanly on.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes that run the programs [default: one per core].")
+@_THREADS_OPTION
+@_user_errors
+def sample_command(model_file, count, output, db, temperature, seed, reference, workers,
+                   threads) -> None:
+    """Draw programs from MODEL (written by tinyfuzz learn), keep the distinct ones that compile
+    and run cleanly on the reference, and write them to --output, add them to --corpus, or print
+    them. Prints the validity rate and the novelty (share not in the training corpus)."""
+    import json
+
+    from tinyfuzz import learn
+    from tinyfuzz.corpus import Corpus
+
+    if output:
+        learn.check_writable(output)
+    learn.use_threads(threads)
+    model = learn.Model.load(model_file)
+    report = learn.sample(model, count, temperature=temperature, seed=seed, reference=reference,
+                          workers=workers)
+    click.echo(report.summary(), err=True)
+    if output:
+        learn.write_atomically(output, lambda out: out.writelines(
+            json.dumps({"code": code, "output": stdout}) + "\n" for code, stdout in report.programs))
+        click.echo(f"wrote {len(report.programs):,} programs to {output}", err=True)
+    if db:
+        counts = Corpus(db).add_sources([code for code, _ in report.programs], origin="learned",
+                                        reference=reference, workers=workers)
+        _print_counts(counts, f"corpus {db}")
+    if not output and not db:
+        click.echo("\n".join(code for code, _ in report.programs), nl=False)
 
 
 if __name__ == "__main__":

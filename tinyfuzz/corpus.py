@@ -13,6 +13,7 @@ itself (mutation and crossover in ``mutate.py``, the learned model in ``learn.py
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import tempfile
@@ -72,27 +73,31 @@ class Corpus:
     # ---- adding ----
 
     def add_sources(self, sources: Iterable[str], *, origin: str, grammar: str | None = None,
-                    reference: str = "cpython", workers: int | None = None) -> Counter:
-        """Run the programs not in the corpus yet on the reference, label and store them.
-        Returns counts: added, duplicates, correct, incorrect."""
+                    reference: str = "cpython", workers: int | None = None,
+                    trees: Iterable | None = None) -> Counter:
+        """Run the programs not in the corpus yet on the reference, label and store them (with
+        their syntax trees, ``grammar``'s, when given). Returns counts: added, duplicates,
+        correct, incorrect."""
         counts: Counter = Counter()
-        fresh: dict[str, str] = {}
-        for source in sources:
+        fresh: dict[str, tuple] = {}
+        for source, tree in zip(sources, trees if trees is not None else itertools.repeat(None)):
             source = source.rstrip("\n") + "\n"
             key = digest(source)
             if key in fresh:
                 counts["duplicates"] += 1
             else:
-                fresh[key] = source
+                fresh[key] = source, tree
         known = self._digests(list(fresh))
         counts["duplicates"] += len(known)
-        todo = [(key, source) for key, source in fresh.items() if key not in known]
-        outcomes = run_on_reference([source for _, source in todo], reference, workers)
+        todo = [(key, *value) for key, value in fresh.items() if key not in known]
+        outcomes = run_on_reference([source for _, source, _ in todo], reference, workers)
         rows = []
-        for (key, source), outcome in zip(todo, outcomes):
+        for (key, source, tree), outcome in zip(todo, outcomes):
             label, reason = label_of(outcome)
             counts[label] += 1
-            rows.append(self._row(key, source, label, reason, outcome, reference, grammar, origin))
+            row = self._row(key, source, label, reason, outcome, reference, grammar, origin)
+            row.tree = tree
+            rows.append(row)
         self._insert(rows)
         counts["added"] += len(rows)
         return counts
@@ -100,13 +105,14 @@ class Corpus:
     def add_generated(self, grammar: str = "tinypy", n: int = 1000, *, seed: int = 0,
                       level: str | None = None, reference: str = "cpython",
                       workers: int | None = None) -> Counter:
-        """``n`` programs drawn from a grammar (``tinyfuzz generate``'s sampler), run and stored."""
-        from tinyfuzz.sampler import Sampler
+        """``n`` programs derived from a grammar, run and stored with their trees."""
+        from tinyfuzz.mutate import Mutator
 
-        sampler = Sampler(grammar, seed=seed, level=level)
-        sources = [sampler.draw().source for _ in range(n)]
-        return self.add_sources(sources, origin="generate", grammar=sampler.grammar.name,
-                                reference=reference, workers=workers)
+        mutator = Mutator(grammar, seed=seed, level=level)
+        trees = [mutator.fresh() for _ in range(n)]
+        return self.add_sources([tree.text for tree in trees], origin="generate",
+                                grammar=mutator.grammar.name, reference=reference,
+                                workers=workers, trees=[mutator.dump_tree(t) for t in trees])
 
     def add_findings(self, campaign_db: str | Path) -> Counter:
         """A campaign's findings, as shrunk, labelled incorrect: each is a program on which a target
@@ -186,14 +192,15 @@ class Corpus:
                 origin: str | None = None, limit: int | None = None) -> list[str]:
         return [row.source for row in self.rows(label, grammar, origin, limit)]
 
-    def parents(self, grammar: str) -> list[str]:
-        """The correct programs to mutate with ``grammar``: its own, and those of no known grammar
-        (imported; the mutator keeps those the grammar derives)."""
-        query = (select(CorpusRow.source).where(CorpusRow.label == "correct")
+    def parents(self, grammar: str) -> tuple[list[str], list]:
+        """The correct programs to mutate with ``grammar`` and their stored trees (or None): its
+        own, and those of no known grammar (imported; the mutator keeps those it derives)."""
+        query = (select(CorpusRow.source, CorpusRow.tree).where(CorpusRow.label == "correct")
                  .where((CorpusRow.grammar == grammar) | CorpusRow.grammar.is_(None))
                  .order_by(CorpusRow.id))
         with self.store.session() as session:
-            return list(session.scalars(query))
+            rows = session.execute(query).all()
+        return [row.source for row in rows], [row.tree for row in rows]
 
     def stats(self) -> dict:
         """Counts by label, origin, grammar and reason (incorrect ones), and size."""

@@ -94,7 +94,8 @@ class Replay:
     def expand(self, rule: int, expand: Callable, derivation) -> str:
         old = self._next(self.old[-1], lambda x: type(x) is Node and x.rule == rule)
         if old is not None and id(old) in self.replace:
-            old = self.replace[id(old)]
+            # once: a graft from the same program may contain the node it replaces
+            old = self.replace.pop(id(old))
         node = Node(rule)
         self.new[-1].items.append(node)
         self.new.append(node)
@@ -163,6 +164,13 @@ class Mutator:
         derived = self._derive(old, replace, points)
         return derived[0] if derived else None
 
+    def fresh(self) -> Node:
+        """A new random program's tree."""
+        while True:
+            tree = self.derive()
+            if tree is not None:
+                return tree
+
     def _derive(self, old, replace=None, points=frozenset(), choose=None) -> tuple | None:
         choose = choose or self._choose
         replay = Replay(old, choose, replace, points)
@@ -207,6 +215,60 @@ class Mutator:
             if derived is not None and derived[0].text.rstrip("\n") == body:
                 return derived[0]
         return None
+
+    # ---- trees as JSON data (the corpus keeps them: an Earley parse costs 0.1 s a program) ----
+
+    def dump_tree(self, tree: Node) -> dict:
+        """``tree`` as JSON data that survives a change of the compiled grammar (other excluded
+        features, another Python version): rules by name, alternatives by grammar position,
+        terminals and names by their text."""
+        g = self.compiled
+
+        def dump(node: Node) -> dict:
+            items = []
+            for item in node.items:
+                if type(item) is Node:
+                    items.append(dump(item))
+                    continue
+                rule, value = item
+                if g.picks[rule] is not None:
+                    value = g.picks[rule][value]
+                elif not g.flags[rule] & USE:
+                    value = g.original_index[rule][value]
+                items.append([g.names[rule], value])
+            return {"r": g.names[node.rule], "i": items}
+
+        return dump(tree)
+
+    def load_tree(self, data: dict, source: str) -> Node | None:
+        """A tree from ``dump_tree`` data, replayed; None if it no longer gives back ``source``
+        (the grammar changed since)."""
+        g = self.compiled
+
+        def load(data: dict) -> Node:
+            node = Node(g.index[data["r"]])
+            for item in data["i"]:
+                if isinstance(item, dict):
+                    node.items.append(load(item))
+                    continue
+                rule, value = g.index[item[0]], item[1]
+                if g.picks[rule] is not None:
+                    value = g.picks[rule].index(value) if value in g.picks[rule] else None
+                elif not g.flags[rule] & USE:
+                    order = g.original_index[rule]
+                    value = order.index(value) if value in order else None
+                if value is not None:
+                    node.items.append((rule, value))
+            return node
+
+        try:
+            old = load(data)
+        except (KeyError, TypeError, IndexError):  # a rule renamed or removed
+            return None
+        derived = self._derive(old, choose=_first)
+        if derived is None or derived[0].text.rstrip("\n") != source.rstrip("\n"):
+            return None
+        return derived[0]
 
     def _from_parse(self, parse) -> Node:
         g, names = self.compiled, self._parser.names
@@ -314,14 +376,19 @@ class Mutator:
         return None
 
 
-class Parents:
-    """Corpus programs as parents, their trees made when first drawn (an Earley parse costs about
-    0.1 s for a program of the python grammar) and kept; programs the grammar cannot derive are
-    skipped and counted."""
+def _first(n: int) -> int:
+    return 0
 
-    def __init__(self, mutator: Mutator, sources: list[str]):
+
+class Parents:
+    """Corpus programs as parents, their trees made when first drawn and kept: from the tree stored
+    with the program if there is one (about 1 ms), else from its Earley parse (about 0.1 s for a
+    program of the python grammar). Programs the grammar cannot derive are skipped and counted."""
+
+    def __init__(self, mutator: Mutator, sources: list[str], stored: list | None = None):
         self.mutator = mutator
         self.sources = list(sources)
+        self.stored = list(stored) if stored is not None else [None] * len(self.sources)
         self.trees: dict[int, Node | None] = {}
 
     @property
@@ -330,7 +397,9 @@ class Parents:
 
     def tree(self, index: int) -> Node | None:
         if index not in self.trees:
-            self.trees[index] = self.mutator.tree_of(self.sources[index])
+            source, stored = self.sources[index], self.stored[index]
+            tree = self.mutator.load_tree(stored, source) if stored is not None else None
+            self.trees[index] = tree if tree is not None else self.mutator.tree_of(source)
         return self.trees[index]
 
     def draw(self, count: int = 2) -> list[Node]:

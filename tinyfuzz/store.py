@@ -105,6 +105,8 @@ class CorpusRow(Base):
     origin: Mapped[str] = mapped_column(String(40))  # import, generate, mutation, crossover, learned...
     lines: Mapped[int] = mapped_column(Integer)
     added: Mapped[float] = mapped_column(Float)
+    # its syntax tree when a grammar made it (mutate.Mutator.dump_tree): spares an Earley parse
+    tree: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 def database_url(db: str | Path) -> str:

@@ -117,14 +117,14 @@ def from_corpus(corpus, grammar: Grammar | str | Path = "python", *, operator: s
         from tinyfuzz.corpus import Corpus
 
         store = Corpus(corpus)
-        sources = store.parents(load_grammar(grammar).name)
+        sources, trees = store.parents(load_grammar(grammar).name)
         store.close()
     else:
-        sources = list(corpus)
+        sources, trees = list(corpus), None
     if not sources:
         raise InvalidArgument(f"from_corpus({corpus!r}): no correct programs to mutate")
     version = tuple(python_version)[:2] if python_version is not None else None
-    parents = Parents(Mutator(grammar, level=level, python_version=version), sources)
+    parents = Parents(Mutator(grammar, level=level, python_version=version), sources, trees)
 
     @st.composite
     def offspring(draw) -> Program:
