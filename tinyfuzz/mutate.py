@@ -241,8 +241,9 @@ class Mutator:
         return dump(tree)
 
     def load_tree(self, data: dict, source: str) -> Node | None:
-        """A tree from ``dump_tree`` data, replayed; None if it no longer gives back ``source``
-        (the grammar changed since)."""
+        """A tree from ``dump_tree`` data, replayed; None if this compiled grammar does not give
+        back ``source`` (it leaves out constructs newer than the targets). A tree naming rules
+        the grammar no longer has is made again from the text."""
         g = self.compiled
 
         def load(data: dict) -> Node:
@@ -263,8 +264,8 @@ class Mutator:
 
         try:
             old = load(data)
-        except (KeyError, TypeError, IndexError):  # a rule renamed or removed
-            return None
+        except (KeyError, TypeError, IndexError):  # the grammar changed since: a rule renamed
+            return self.tree_of(source)
         derived = self._derive(old, choose=_first)
         if derived is None or derived[0].text.rstrip("\n") != source.rstrip("\n"):
             return None
@@ -398,8 +399,8 @@ class Parents:
     def tree(self, index: int) -> Node | None:
         if index not in self.trees:
             source, stored = self.sources[index], self.stored[index]
-            tree = self.mutator.load_tree(stored, source) if stored is not None else None
-            self.trees[index] = tree if tree is not None else self.mutator.tree_of(source)
+            self.trees[index] = self.mutator.load_tree(stored, source) if stored is not None \
+                else self.mutator.tree_of(source)
         return self.trees[index]
 
     def draw(self, count: int = 2) -> list[Node]:
