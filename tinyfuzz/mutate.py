@@ -107,8 +107,17 @@ class Replay:
             self.old.pop()
         return node.text
 
-    def _replayed(self, rule: int, options, old) -> object:
-        """The old choice if it is still allowed (and not to be redrawn), else a fresh one."""
+    def guide(self, rule: int, options):
+        """The choice at rule ``rule`` among ``options`` (alternatives, terminals or bound names):
+        the old one if it is still allowed and not to be redrawn, else a fresh one."""
+        old = self._next(self.old[-1], lambda x: type(x) is tuple and x[0] == rule)
+        value = self._replayed(options, old)
+        self.new[-1].items.append((rule, value))
+        return value
+
+    name = guide  # which bound name a use takes: ``Derivation.name``
+
+    def _replayed(self, options, old):
         if old is not None:
             value = old[1]
             if id(old) in self.points:
@@ -118,18 +127,6 @@ class Replay:
             elif value in options:
                 return value
         return options[self.choose(len(options))] if len(options) > 1 else options[0]
-
-    def guide(self, rule: int, options) -> int:
-        old = self._next(self.old[-1], lambda x: type(x) is tuple and x[0] == rule)
-        value = self._replayed(rule, options, old)
-        self.new[-1].items.append((rule, value))
-        return value
-
-    def name(self, rule: int, names: list) -> str:
-        old = self._next(self.old[-1], lambda x: type(x) is tuple and x[0] == rule)
-        value = self._replayed(rule, names, old)
-        self.new[-1].items.append((rule, value))
-        return value
 
     def redraw(self) -> None:
         """The current expansion starts over (a @nonzero retry): afresh, recording anew."""
