@@ -2,6 +2,7 @@
 
 import ast
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -155,3 +156,11 @@ def test_hash_set_matches_a_python_set():
         assert compact.add(value) == (value | 1 not in reference)
         reference.add(value | 1)
     assert len(compact) == len(reference)
+
+
+def test_written_files_get_the_permissions_open_would_give(tmp_path):
+    """Written under a private temporary name, the file is then readable as any other would be."""
+    umask = os.umask(0)
+    os.umask(umask)
+    generate_dataset(5, tmp_path / "data.txt", seed=1)
+    assert (tmp_path / "data.txt").stat().st_mode & 0o777 == 0o666 & ~umask != 0o600

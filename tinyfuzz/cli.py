@@ -619,6 +619,7 @@ def learn_command(db, grammar, files, output, trials, epochs, seed, threads) -> 
     from pathlib import Path
 
     from tinyfuzz import learn
+    from tinyfuzz._internal.files import check_writable
     from tinyfuzz.corpus import Corpus, read_programs
     from tinyfuzz.errors import InvalidArgument
 
@@ -629,7 +630,7 @@ def learn_command(db, grammar, files, output, trials, epochs, seed, threads) -> 
     if db and "://" not in db and not Path(db).is_file():
         raise InvalidArgument(f"--corpus {db}: no such corpus (tinyfuzz corpus import or "
                               "tinyfuzz corpus generate makes one)")
-    learn.check_writable(output)
+    check_writable(output)
     learn.use_threads(threads)
     programs = Corpus(db).sources(label="correct", grammar=grammar) if db else []
     for file in files:
@@ -682,18 +683,20 @@ def sample_command(model_file, count, output, db, temperature, seed, reference, 
     import json
 
     from tinyfuzz import learn
+    from tinyfuzz._internal.files import atomic_file, check_writable
     from tinyfuzz.corpus import Corpus
 
     if output:
-        learn.check_writable(output)
+        check_writable(output)
     learn.use_threads(threads)
     model = learn.Model.load(model_file)
     report = learn.sample(model, count, temperature=temperature, seed=seed, reference=reference,
                           workers=workers)
     click.echo(report.summary(), err=True)
     if output:
-        learn.write_atomically(output, lambda out: out.writelines(
-            json.dumps({"code": code, "output": stdout}) + "\n" for code, stdout in report.programs))
+        with atomic_file(output) as out:
+            out.writelines(json.dumps({"code": code, "output": stdout}) + "\n"
+                           for code, stdout in report.programs)
         click.echo(f"wrote {len(report.programs):,} programs to {output}", err=True)
     if db:
         counts = Corpus(db).add_sources([code for code, _ in report.programs], origin="learned",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Iterable, Iterator
 
 from sqlalchemy import func, select
 
+from tinyfuzz._internal.files import atomic_file
 from tinyfuzz.dataset import content_hash
 from tinyfuzz.errors import InvalidArgument
 from tinyfuzz.store import CorpusRow, FindingRow, Store, database_url, outcome_dict
@@ -226,26 +226,16 @@ class Corpus:
             for row in rows:
                 folder = path / row.label
                 folder.mkdir(parents=True, exist_ok=True)
-                _write_atomically(folder / f"{row.digest}.py", row.source)
+                with atomic_file(folder / f"{row.digest}.py") as out:
+                    out.write(row.source)
             return len(rows)
         text = "".join(json.dumps({"code": row.source, "output": row.expected["stdout"],
                                    "label": row.label, "reason": row.reason, "origin": row.origin,
                                    "grammar": row.grammar, "expected": row.expected}) + "\n"
                        for row in rows)
-        _write_atomically(path, text)
-        return len(rows)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w") as out:
+        with atomic_file(path) as out:
             out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+        return len(rows)
 
 
 def read_programs(path: str | Path) -> Iterator[str]:

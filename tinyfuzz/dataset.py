@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
-import tempfile
 import time
 from array import array
 from collections import Counter, deque
@@ -21,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from tinyfuzz._internal.files import atomic_file
 from tinyfuzz.derivation import Program
 from tinyfuzz.errors import InvalidArgument
 from tinyfuzz.sampler import DEFAULT_MAX_SIZE, Sampler
@@ -104,20 +103,6 @@ def format_record(program: Program, outcome: Outcome, fmt: str, digest: int) -> 
     return f"{source}# output\n{lines}\n"
 
 
-def _open_output(output: str | Path):
-    path = Path(output)
-    parent = path.resolve().parent
-    if path.is_dir():
-        raise InvalidArgument(f"output {str(path)!r} is a directory: give a file name")
-    if not parent.is_dir():
-        raise InvalidArgument(f"output {str(path)!r}: directory {str(parent)!r} does not exist")
-    try:
-        fd, temp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".partial")
-    except OSError as exc:
-        raise InvalidArgument(f"output {str(path)!r} is not writable: {exc.strerror}") from None
-    return path, temp, os.fdopen(fd, "w", encoding="utf-8", newline="\n", buffering=1 << 20)
-
-
 def _write_results(results, in_flight, n, fmt, out, summary, progress) -> None:
     """Write programs that ran cleanly, in generation order, until ``n`` are written."""
     for outcomes in results:
@@ -153,8 +138,7 @@ def generate_dataset(n: int, output: str | Path, *, grammar="tinypy", level: str
     # The programs run on this interpreter: no construct newer than it (@since).
     sampler = Sampler(grammar, level=level, seed=seed, max_size=max_size,
                       python_version=sys.version_info[:2])
-    path, temp, out = _open_output(output)
-    summary = DatasetSummary(str(path))
+    summary = DatasetSummary(str(output))
     started = time.perf_counter()
     seen = HashSet64()
     # Each program travels with its hash and the running counts of duplicates and restarts before
@@ -176,7 +160,7 @@ def generate_dataset(n: int, output: str | Path, *, grammar="tinypy", level: str
             in_flight.append(batch)
             yield [entry[0].source for entry in batch]
 
-    try:
+    with atomic_file(output, buffering=1 << 20) as out:
         if n:
             with WorkerPool(workers, limits=limits) as pool:
                 results = pool.map(batches())
@@ -184,11 +168,5 @@ def generate_dataset(n: int, output: str | Path, *, grammar="tinypy", level: str
                     _write_results(results, in_flight, n, fmt, out, summary, progress)
                 finally:
                     results.close()  # settle in-flight batches while the workers still exist
-        out.close()
-        os.replace(temp, path)
-    except BaseException:
-        out.close()
-        os.unlink(temp)
-        raise
     summary.seconds = time.perf_counter() - started
     return summary

@@ -31,7 +31,6 @@ import builtins
 import functools
 import keyword
 import math
-import os
 import random
 import sys
 import time
@@ -1033,22 +1032,16 @@ def write_programs(constraints: Constraints, n: int, output: str | Path, *,
                    max_draws: int | None = None) -> DescribeSummary:
     """Write ``n`` programs that meet ``constraints``, with their outputs, in the formats of
     ``tinyfuzz generate``; the file appears only when complete."""
-    from tinyfuzz.dataset import FORMATS, _open_output, content_hash, format_record
+    from tinyfuzz._internal.files import atomic_file
+    from tinyfuzz.dataset import FORMATS, content_hash, format_record
 
     if fmt not in FORMATS:
         raise InvalidArgument(f"format={fmt!r}: choose one of {', '.join(FORMATS)}")
     started = time.perf_counter()
-    path, temp, out = _open_output(output)
-    try:
+    with atomic_file(output) as out:
         generated = generate_programs(constraints, n, grammar=grammar, level=level, seed=seed,
                                       max_draws=max_draws, workers=workers)
         for program, outcome in generated.programs:
             out.write(format_record(program, outcome, fmt, content_hash(program.source)))
-        out.close()
-        os.replace(temp, path)
-    except BaseException:
-        out.close()
-        os.unlink(temp)
-        raise
-    return DescribeSummary(constraints, str(path), generated.grammar, len(generated.programs),
+    return DescribeSummary(constraints, str(output), generated.grammar, len(generated.programs),
                            generated.draws, generated.rejected, time.perf_counter() - started)

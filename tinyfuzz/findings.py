@@ -9,12 +9,11 @@ file: a smaller program replaces a larger one, never the reverse.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from tinyfuzz import __version__
+from tinyfuzz._internal.files import atomic_file
 from tinyfuzz.worker import Outcome
 
 HEADER_END = "# ---"
@@ -96,15 +95,6 @@ def save_finding(folder: str | Path, finding: Finding) -> Path:
         if len(saved.source.strip()) <= len(finding.source.strip()):
             return path
         status = saved.header.get("status", "open").split()[0]  # keep a user's "expected" mark
-    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(render(finding, status))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    with atomic_file(path, fsync=True) as handle:
+        handle.write(render(finding, status))
     return path

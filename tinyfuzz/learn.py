@@ -27,10 +27,8 @@ import io
 import itertools
 import keyword
 import math
-import os
 import random
 import string
-import tempfile
 import time
 import tokenize
 import warnings
@@ -39,6 +37,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from tinyfuzz._internal.files import atomic_file
 from tinyfuzz.dataset import content_hash
 from tinyfuzz.errors import InvalidArgument
 
@@ -321,7 +320,9 @@ class Model:
         payload = {"format": FORMAT, "state_dict": self.network.state_dict(),
                    "vocabulary": self.vocabulary.tokens, "config": asdict(self.config),
                    "stats": self.stats}
-        return write_atomically(path, lambda out: torch.save(payload, out), binary=True)
+        with atomic_file(path, binary=True) as out:
+            torch.save(payload, out)
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | Path) -> Model:
@@ -588,35 +589,3 @@ def sample(model: Model, n: int, *, temperature: float = 1.0, seed: int = 0,
     return SampleReport(drawn=n, unfinished=n - len(finished), compiled=compiled, valid=valid,
                         duplicates=valid - len(kept), novel=novel,
                         seconds=time.perf_counter() - started, programs=kept)
-
-
-# ---- files ----
-
-def check_writable(path: str | Path) -> Path:
-    """Fail before a long computation, not after, when ``path`` cannot be written."""
-    path = Path(path)
-    if path.is_dir():
-        raise InvalidArgument(f"{path}: is a directory: give a file name")
-    if not path.resolve().parent.is_dir():
-        raise InvalidArgument(f"{path}: directory {str(path.resolve().parent)!r} does not exist")
-    return path
-
-
-def write_atomically(path: str | Path, write: Callable, *, binary: bool = False) -> Path:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``:
-    the file appears whole or not at all."""
-    path = check_writable(path)
-    try:
-        handle, temporary = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.",
-                                             suffix=".partial")
-    except OSError as error:
-        raise InvalidArgument(f"{path}: not writable: {error.strerror}") from None
-    try:
-        with os.fdopen(handle, "wb" if binary else "w",
-                       encoding=None if binary else "utf-8") as out:
-            write(out)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    return path

@@ -13,13 +13,12 @@ import html
 import io
 import json
 import math
-import os
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
 from tinyfuzz import __version__
+from tinyfuzz._internal.files import atomic_file
 from tinyfuzz.errors import InvalidArgument, TinyfuzzError
 from tinyfuzz.store import Store
 
@@ -55,16 +54,8 @@ def write_report(db: str | Path, output: str | Path, campaign_id: int | None = N
     finally:
         store.close()
     page = _page(_db_name(db), campaign, batches, findings, known)
-    fd, temp = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.",
-                                suffix=".partial")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(page)
-        os.chmod(temp, 0o644)  # mkstemp makes it private; a report is there to be read by others
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
+    with atomic_file(path) as out:
+        out.write(page)
     return path
 
 
