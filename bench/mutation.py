@@ -7,9 +7,10 @@ text (Earley parse + replay: the cost a corpus program pays once), then ``--coun
 operator (regenerate, point, crossover) made from them; printed: programs/s made (beside the
 sampler drawing fresh programs), share that run cleanly on CPython (in workers), share distinct,
 share not among the parents, and mean lines that differ from the parent. (2) With ``--campaign N``:
-two campaigns of N programs each against MicroPython on the python grammar, the same seed, one
+campaigns of N programs each against MicroPython on the python grammar, the same seed, one
 generating every program, one making half of each batch from a corpus of generated programs;
-printed: distinct buckets found by each, and by only one of them.
+printed: distinct buckets found by each, and by only one of them. A first campaign (another seed)
+feeds its findings into the corpus first: mutation takes them as parents too.
 """
 
 import argparse
@@ -72,25 +73,33 @@ def operators(grammar: str, parents: int, count: int) -> None:
 
 
 def campaigns(programs: int, workers: int) -> None:
+    """A first campaign feeds its findings into a corpus of 300 generated programs; then, with
+    another seed, one campaign generates every program and one makes half of each batch from that
+    corpus (its correct programs and the findings, as LangFuzz mutates failing tests)."""
     from tinyfuzz.campaign import Budget, Campaign, CampaignConfig
 
     out = tempfile.mkdtemp(prefix="tinyfuzz-mutation-")
     corpus_db = os.path.join(out, "corpus.sqlite")
     Corpus(corpus_db).add_generated("python", 300, seed=99)
-    found = {}
-    for name, extra in (("generated", {}), ("half mutated", {"corpus": corpus_db, "mutate": 0.5})):
-        config = CampaignConfig(targets=("micropython",), grammar="python", seed=5, **extra)
+
+    def campaign(name: str, seed: int, **extra) -> set:
+        config = CampaignConfig(targets=("micropython",), grammar="python", seed=seed, **extra)
         start = time.perf_counter()
-        status = Campaign(config, db=os.path.join(out, f"{name[:4]}.sqlite"),
+        status = Campaign(config, db=os.path.join(out, f"{name}.sqlite"),
                           budget=Budget(programs=programs), workers=workers,
-                          crashes=os.path.join(out, f"crashes-{name[:4]}")).run()
+                          crashes=os.path.join(out, f"crashes-{name}")).run()
         seconds = time.perf_counter() - start
-        found[name] = set(status.buckets)
-        print(f"  {name:13} {status.programs:,} programs in {seconds:.0f} s "
+        print(f"  {name:13} seed {seed}: {status.programs:,} programs in {seconds:.0f} s "
               f"({status.programs / seconds:,.0f}/s): {len(status.buckets)} buckets")
-    first, second = found.values()
-    print(f"  only generated: {len(first - second)}, only half mutated: {len(second - first)}, "
-          f"both: {len(first & second)}  (stores in {out})")
+        return set(status.buckets)
+
+    first = campaign("first", 5, corpus=corpus_db)  # mutate 0: it only feeds the corpus
+    generated = campaign("generated", 6)
+    mutated = campaign("half-mutated", 6, corpus=corpus_db, mutate=0.5)
+    print(f"  seed 6, buckets the first campaign had not found: generated {len(generated - first)}, "
+          f"half mutated {len(mutated - first)}; only generated {len(generated - mutated)}, only "
+          f"half mutated {len(mutated - generated)}, both {len(generated & mutated)}  "
+          f"(stores in {out})")
 
 
 def main() -> None:

@@ -71,6 +71,12 @@ def test_import_takes_a_campaigns_findings_as_incorrect(tmp_path):
     rows = corpus.rows("incorrect")
     assert all(row.reason.startswith("finding toyc ") and row.origin == "campaign" for row in rows)
     assert {row.source.strip() for row in rows} == {f.source.strip() for f in findings}
+    # those that ran cleanly on the reference are parents for mutation (bugs cluster)
+    corpus.add_sources(["print(1 / 0)\n", "print(2)\n"], origin="import")
+    sources, _ = corpus.parents("tinypy")
+    assert set(sources) == {row.source for row in rows if row.expected["status"] == "ok"} | \
+        {"print(2)\n"}
+    assert any(row.expected["status"] == "ok" for row in rows)
 
 
 def test_export_round_trips_and_writes_files(tmp_path):

@@ -151,7 +151,7 @@ class BatchRunner:
         return sampler
 
     def parents(self):
-        """The corpus's correct programs as parents for mutation and crossover (mutate.Parents)."""
+        """The corpus's programs as parents for mutation and crossover (``Corpus.parents``)."""
         if self._parents is None:
             from tinyfuzz.corpus import Corpus
             from tinyfuzz.mutate import DEFAULT_MAX_SIZE as MUTATION_SIZE, Mutator, Parents

@@ -229,8 +229,9 @@ def shrink(target, reference, output, program) -> None:
               help="Prefer grammar alternatives the campaign has not used yet (half of the "
                    "choices where one is allowed); grammar coverage is shown either way.")
 @click.option("--corpus", default=None,
-              help="A corpus store (tinyfuzz corpus) whose correct programs are mutated and crossed "
-                   "over to make part of each batch.")
+              help="A corpus store (tinyfuzz corpus) whose correct programs and findings are "
+                   "mutated and crossed over to make part of each batch; the campaign's findings "
+                   "are added to it.")
 @click.option("--mutate", type=click.FloatRange(0, 1), default=None,
               help="The share of each batch made from the corpus  [default: 0.5 with --corpus]")
 @click.option("--quiet", is_flag=True, help="No live display; the summary only.")
@@ -515,7 +516,8 @@ def corpus_generate(db, grammar, level, count, seed, reference) -> None:
 @click.option("--reference", default="cpython", show_default=True)
 @_user_errors
 def corpus_mutate(db, grammar, count, operator, seed, reference) -> None:
-    """Add COUNT programs mutated and crossed over from the corpus's correct programs."""
+    """Add COUNT programs mutated and crossed over from the corpus's correct programs and the
+    findings that ran cleanly on the reference."""
     from collections import Counter
 
     from tinyfuzz.corpus import Corpus

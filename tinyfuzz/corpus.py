@@ -118,10 +118,14 @@ class Corpus:
         """A campaign's findings, as shrunk, labelled incorrect: each is a program on which a target
         disagreed with the reference (whose outcome is the expected one)."""
         counts: Counter = Counter()
-        store = self.store if database_url(campaign_db) == database_url(self.db) \
-            else Store(campaign_db)
-        with store.session() as session:
-            findings = list(session.scalars(select(FindingRow).order_by(FindingRow.id)))
+        own = database_url(campaign_db) == database_url(self.db)
+        store = self.store if own else Store(campaign_db)
+        try:
+            with store.session() as session:
+                findings = list(session.scalars(select(FindingRow).order_by(FindingRow.id)))
+        finally:
+            if not own:
+                store.close()
         rows = {}
         for finding in findings:
             source = finding.source.rstrip("\n") + "\n"
@@ -193,13 +197,18 @@ class Corpus:
         return [row.source for row in self.rows(label, grammar, origin, limit)]
 
     def parents(self, grammar: str) -> tuple[list[str], list]:
-        """The correct programs to mutate with ``grammar`` and their stored trees (or None): its
-        own, and those of no known grammar (imported; the mutator keeps those it derives)."""
-        query = (select(CorpusRow.source, CorpusRow.tree).where(CorpusRow.label == "correct")
+        """The programs to mutate with ``grammar`` and their stored trees (or None): the correct
+        ones, and the findings that ran cleanly on the reference (a target disagreed on them:
+        bugs cluster, so their neighbours are worth trying, as LangFuzz does with its failing
+        tests); the grammar's own and those of no known grammar (the mutator keeps what it
+        derives)."""
+        query = (select(CorpusRow.source, CorpusRow.tree, CorpusRow.label, CorpusRow.expected)
+                 .where((CorpusRow.label == "correct") | CorpusRow.reason.startswith("finding "))
                  .where((CorpusRow.grammar == grammar) | CorpusRow.grammar.is_(None))
                  .order_by(CorpusRow.id))
         with self.store.session() as session:
-            rows = session.execute(query).all()
+            rows = [row for row in session.execute(query).all()
+                    if row.label == "correct" or row.expected.get("status") == "ok"]
         return [row.source for row in rows], [row.tree for row in rows]
 
     def stats(self) -> dict:

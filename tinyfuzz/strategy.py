@@ -100,8 +100,8 @@ def from_grammar(grammar: Grammar | str | Path = "tinypy", *, start: str | None 
 def from_corpus(corpus, grammar: Grammar | str | Path = "python", *, operator: str | None = None,
                 level: str | None = None, python_version: tuple | None = None
                 ) -> st.SearchStrategy[Program]:
-    """A strategy of programs mutated and crossed over from a corpus's correct programs
-    (``mutate.py``): a subtree derived afresh, a terminal redrawn, or a subtree taken from another
+    """A strategy of programs mutated and crossed over from a corpus's programs (its correct ones
+    and the findings that ran cleanly on the reference; ``mutate.py``): a subtree derived afresh, a terminal redrawn, or a subtree taken from another
     program, all through the grammar's semantic layer, so they stay valid like generated programs.
 
     ``corpus``: a store (path or URL of ``tinyfuzz corpus``) or a list of program texts; only
