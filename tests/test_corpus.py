@@ -242,6 +242,9 @@ def test_from_corpus_draws_valid_programs_and_shrinks(tmp_path):
     assert " - " in failing[-1]
     with pytest.raises(InvalidArgument, match="no correct programs"):
         from_corpus([], "tinypy")
+    with pytest.raises(InvalidArgument, match="no such store"):  # a typo is not an empty corpus
+        from_corpus(tmp_path / "typo.sqlite", "tinypy")
+    assert not (tmp_path / "typo.sqlite").exists()
 
 
 def test_campaign_batches_mutate_the_corpus_and_find_the_toy_bugs(tmp_path):
@@ -297,3 +300,6 @@ def test_corpus_commands_end_to_end(tmp_path):
     assert code == 0 and out.startswith("1 programs")
     code, out = run("import", str(tmp_path / "missing.jsonl"))
     assert code == 2 and "missing.jsonl: no such file or directory" in out
+    result = runner.invoke(main, ["fuzz", "--target", TOYC, "--corpus", str(tmp_path / "typo.db"),
+                                  "--db", str(tmp_path / "run.sqlite"), "--budget", "10"])
+    assert result.exit_code == 2 and "no such store" in result.output

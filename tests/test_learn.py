@@ -207,7 +207,7 @@ def test_cli_learn_from_a_corpus_and_a_text_dataset(corpus, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["learn", "-o", "m.pt"], "give --corpus DB or --from FILE"),
-    (["learn", "--corpus", "missing.sqlite", "-o", "m.pt"], "no such corpus"),
+    (["learn", "--corpus", "missing.sqlite", "-o", "m.pt"], "no such store"),
     (["learn", "--from", __file__, "-o", "no/such/dir/m.pt"], "does not exist"),
     (["sample", "missing.pt"], "no such model file"),
 ])

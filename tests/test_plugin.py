@@ -97,3 +97,26 @@ def test_replay_finds_crashes_by_the_target_name_not_the_file_name(pytester, mon
                                 str(pytester.path / "crashes"))
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*toyc still differs: output*"])
+
+
+def test_a_corpus_adds_mutated_programs_to_the_differential_test(pytester, monkeypatch):
+    from tinyfuzz.corpus import Corpus
+
+    for variable in ("TOYC_FIX_DIV", "TOYC_FIX_RANGE"):  # only the `not` bug is live
+        monkeypatch.setenv(variable, "1")
+    monkeypatch.delenv("TOYC_FIX_NOT", raising=False)
+    corpus = pytester.path / "corpus.sqlite"
+    Corpus(corpus).add_generated("tinypy", 30, seed=3)
+    crashes = pytester.path / "crashes"
+    args = ["--pyargs", "tinyfuzz.differential", "--target", str(TOYC), "--tinyfuzz-profile", "ci",
+            "--tinyfuzz-crashes", str(crashes), "--tinyfuzz-corpus", str(corpus)]
+    pytester.runpytest(*args).assert_outcomes(failed=1)
+    (saved,) = (crashes / "toyc").glob("*.py")
+    assert "not" in read_finding(saved).source
+    # the corpus is really used: an empty one is an error naming it
+    Corpus(pytester.path / "empty.sqlite")
+    result = pytester.runpytest("--pyargs", "tinyfuzz.differential", "--target", str(TOYC),
+                                "--tinyfuzz-corpus", str(pytester.path / "empty.sqlite"),
+                                "--tinyfuzz-crashes", str(pytester.path / "none"))
+    result.assert_outcomes(failed=1)
+    assert "no correct programs to mutate" in result.stdout.str()

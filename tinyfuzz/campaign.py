@@ -159,7 +159,7 @@ class BatchRunner:
             mutator = Mutator(self.config["grammar"], level=self.config["level"],
                               max_size=max(MUTATION_SIZE, self.config["max_size"]),
                               python_version=self.python_version)
-            corpus = Corpus(self.config["corpus"])
+            corpus = Corpus(self.config["corpus"], existing=True)
             try:
                 self._parents = Parents(mutator, *corpus.parents(mutator.grammar.name))
             finally:

@@ -261,6 +261,10 @@ def fuzz(targets, reference, grammar, level, budget, workers, executor, db, cras
     spent = parse_budget(budget)
     workers = workers or os.cpu_count() or 1
     console = Console(stderr=True)
+    if corpus:  # before any worker starts: a typo must not end the campaign in its first batch
+        from tinyfuzz.corpus import Corpus
+
+        Corpus(corpus, existing=True).close()
     campaign = Campaign(config, db=db, budget=spent, workers=workers, crashes=crashes)
     pool = make_executor(executor, workers)
     campaign.executor = pool
@@ -618,7 +622,6 @@ _THREADS_OPTION = click.option(
 def learn_command(db, grammar, files, output, trials, epochs, seed, threads) -> None:
     """Train an LSTM language model of programs for tinyfuzz sample (needs the learn extra:
     pip install 'tinyfuzz[learn]')."""
-    from pathlib import Path
 
     from tinyfuzz import learn
     from tinyfuzz._internal.files import check_writable
@@ -629,12 +632,10 @@ def learn_command(db, grammar, files, output, trials, epochs, seed, threads) -> 
         raise InvalidArgument("nothing to learn from: give --corpus DB or --from FILE")
     if grammar and not db:
         raise InvalidArgument(f"--grammar {grammar} selects corpus programs: it needs --corpus DB")
-    if db and "://" not in db and not Path(db).is_file():
-        raise InvalidArgument(f"--corpus {db}: no such corpus (tinyfuzz corpus import or "
-                              "tinyfuzz corpus generate makes one)")
+    corpus = Corpus(db, existing=True) if db else None
     check_writable(output)
     learn.use_threads(threads)
-    programs = Corpus(db).sources(label="correct", grammar=grammar) if db else []
+    programs = corpus.sources(label="correct", grammar=grammar) if corpus else []
     for file in files:
         programs.extend(read_programs(file))
 

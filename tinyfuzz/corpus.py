@@ -61,9 +61,14 @@ def digest(source: str) -> str:
 
 
 class Corpus:
-    """The corpus table of a store: ``Corpus("tinyfuzz.sqlite")`` or ``Corpus("postgresql+...")``."""
+    """The corpus table of a store: ``Corpus("tinyfuzz.sqlite")`` or ``Corpus("postgresql+...")``.
+    ``existing``: the store must be there already (it is read, not filled: a typo must not
+    silently give an empty corpus)."""
 
-    def __init__(self, db: str | Path):
+    def __init__(self, db: str | Path, *, existing: bool = False):
+        if existing and "://" not in str(db) and not Path(db).is_file():
+            raise InvalidArgument(f"corpus {str(db)!r}: no such store (tinyfuzz corpus import or "
+                                  f"tinyfuzz corpus generate makes one)")
         self.db = str(db)
         self.store = Store(db)
 

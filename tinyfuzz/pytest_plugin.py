@@ -35,6 +35,9 @@ def pytest_addoption(parser) -> None:
                     help="the target taken as right (default: cpython)")
     group.addoption("--tinyfuzz-grammar", default="tinypy",
                     help="grammar the differential test draws from: a bundled name or a .bnf path")
+    group.addoption("--tinyfuzz-corpus", default=None,
+                    help="a corpus store (tinyfuzz corpus): half of the programs are mutated and "
+                         "crossed over from it, half drawn from the grammar")
     group.addoption("--tinyfuzz-profile", default="dev", choices=PROFILES,
                     help="Hypothesis profile: dev, ci (derandomised) or nightly (many examples)")
     group.addoption("--tinyfuzz-crashes", default="crashes",
@@ -144,10 +147,14 @@ class Differential:
 
     @property
     def strategy(self):
-        from tinyfuzz.strategy import from_grammar
+        from tinyfuzz.strategy import from_corpus, from_grammar
 
-        return from_grammar(self.config.getoption("tinyfuzz_grammar"),
-                            python_version=self.target.python_version)
+        grammar = self.config.getoption("tinyfuzz_grammar")
+        drawn = from_grammar(grammar, python_version=self.target.python_version)
+        corpus = self.config.getoption("tinyfuzz_corpus")
+        if corpus is None:
+            return drawn
+        return drawn | from_corpus(corpus, grammar, python_version=self.target.python_version)
 
     @property
     def settings(self):

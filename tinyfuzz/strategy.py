@@ -116,7 +116,7 @@ def from_corpus(corpus, grammar: Grammar | str | Path = "python", *, operator: s
     if isinstance(corpus, (str, Path)):
         from tinyfuzz.corpus import Corpus
 
-        store = Corpus(corpus)
+        store = Corpus(corpus, existing=True)
         sources, trees = store.parents(load_grammar(grammar).name)
         store.close()
     else:
