@@ -46,11 +46,13 @@ class Node:
         self.text = text
 
     def walk(self):
-        """This node and every node below it, depth first."""
-        yield self
-        for item in self.items:
-            if type(item) is Node:
-                yield from item.walk()
+        """This node and every node below it, depth first (a stack: nested generators cost a
+        step per level for every node)."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(item for item in reversed(node.items) if type(item) is Node)
 
 
 class Mutant(NamedTuple):
