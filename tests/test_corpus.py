@@ -118,6 +118,21 @@ def test_the_corpus_lives_in_postgresql_too(postgres_url):
     assert Corpus(postgres_url).add_sources(drawn("tinypy", 20), origin="import")["duplicates"] == 20
 
 
+def test_a_store_made_before_a_column_existed_gains_it(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "old.sqlite"
+    Store(db).close()
+    with sqlite3.connect(db) as connection:  # as an older tinyfuzz made it
+        connection.execute("ALTER TABLE batches DROP COLUMN mutated")
+        connection.execute("ALTER TABLE corpus DROP COLUMN tree")
+    Store(db).close()
+    with sqlite3.connect(db) as connection:
+        assert "mutated" in {row[1] for row in connection.execute("PRAGMA table_info(batches)")}
+        assert "tree" in {row[1] for row in connection.execute("PRAGMA table_info(corpus)")}
+    assert Corpus(db).add_generated("tinypy", 3)["added"] == 3
+
+
 # ---- trees, mutation and crossover ----
 
 @pytest.mark.parametrize("grammar, count", [("tinypy", 150), ("python", 25)])
@@ -254,10 +269,9 @@ def test_campaign_batches_mutate_the_corpus_and_find_the_toy_bugs(tmp_path):
     config = CampaignConfig(targets=(TOYC,), grammar="tinypy", batch_size=25, seed=1,
                             corpus=str(corpus_db), mutate=1.0)
     runner = BatchRunner(config.as_dict())
-    sampler = runner.sampler(())
     parents = set(corpus.sources())
-    offspring = runner.offspring(7, 40, sampler)
-    assert offspring == runner.offspring(7, 40, sampler)  # a batch's seed reproduces it
+    offspring = runner.offspring(7, 40)
+    assert len(offspring) == 40 and offspring == runner.offspring(7, 40)  # a seed reproduces them
     # each is new, and mostly lines of corpus programs (a subtree changed or grafted)
     corpus_lines = {line for source in parents for line in source.splitlines()}
     assert not {p.source for p in offspring} & parents
@@ -268,6 +282,8 @@ def test_campaign_batches_mutate_the_corpus_and_find_the_toy_bugs(tmp_path):
     status = Campaign(config, db=tmp_path / "run.sqlite", budget=Budget(programs=200), workers=1,
                       crashes=tmp_path / "crashes", shrink_tests=60).run()
     assert status.programs == 200 and len(status.buckets) >= 2  # toyc's seeded bugs
+    assert status.mutated == 200 and sum(b.mutated for b in Store(tmp_path / "run.sqlite")
+                                         .batches(1)) == 200
     fed = corpus.rows("incorrect")  # the findings went into the corpus, labelled incorrect
     assert len(fed) >= 2 and all(row.reason.startswith("finding toyc") for row in fed)
     with pytest.raises(InvalidArgument, match="needs --corpus"):

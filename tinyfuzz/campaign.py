@@ -166,16 +166,13 @@ class BatchRunner:
                 corpus.close()
         return self._parents
 
-    def offspring(self, seed: int, count: int, sampler: Sampler) -> list:
-        """``count`` programs mutated or crossed from the corpus (generated ones where the corpus
-        has no program the grammar derives)."""
+    def offspring(self, seed: int, count: int) -> list:
+        """Up to ``count`` programs mutated or crossed over from the corpus (fewer when it has
+        few programs the grammar derives)."""
         parents = self.parents()
         parents.mutator.random.seed(seed)
-        programs = []
-        for _ in range(count):
-            mutant = parents.offspring()
-            programs.append(mutant.program if mutant is not None else sampler.draw())
-        return programs
+        mutants = (parents.offspring() for _ in range(count))
+        return [mutant.program for mutant in mutants if mutant is not None]
 
     def swarm_subset(self, index: int) -> tuple:
         """The features batch ``index`` leaves out: each out with probability 1/2 (swarm testing),
@@ -201,10 +198,10 @@ class BatchRunner:
         sampler.reseed(seed)
         if self.config.get("coverage_guided") and unused:
             sampler.guide = prefer_unused(sampler.compiled, unused, sampler.random)
-        mutated = round(count * self.config.get("mutate", 0.0))
-        programs = [sampler.draw() for _ in range(count - mutated)]
-        if mutated:
-            programs += self.offspring(seed, mutated, sampler)
+        mutants = self.offspring(seed, round(count * self.config["mutate"])) \
+            if self.config.get("mutate") else []
+        mutated = len(mutants)  # the rest of the batch is generated
+        programs = [sampler.draw() for _ in range(count - mutated)] + mutants
         sources = [program.source for program in programs]
         expected = self.run(self.reference, sources)
         outcomes = {self.reference.name: Counter(o.status for o in expected)}
@@ -248,7 +245,7 @@ class BatchRunner:
                       "outcomes": {name: dict(c) for name, c in outcomes.items()},
                       "features": dict(features), "bugs": sum(f["hits"] for f in findings),
                       "covered": sorted(map(list, unused & used)),
-                      "known": len(known_programs), "flaky": flaky},
+                      "known": len(known_programs), "flaky": flaky, "mutated": mutated},
             "findings": findings,
             "known": [{"target": name, "known": ids, "kind": d.kind, "source": source,
                        "expected": d.expected, "observed": d.observed, "hits": hits}
@@ -358,6 +355,7 @@ class CampaignStatus:
     buckets: dict = field(default_factory=dict)  # (target, signature) -> Bucket
     known: Counter = field(default_factory=Counter)  # (target, known ids) -> programs
     flaky: int = 0
+    mutated: int = 0  # programs made from the corpus (--corpus, --mutate)
     alternatives: frozenset = frozenset()  # every (rule, alternative) the campaign can choose
     covered: set = field(default_factory=set)  # those its batches have used
     shrink_errors: list = field(default_factory=list)  # "signature: error" of failed shrinks
@@ -427,6 +425,7 @@ class Campaign:
         status.session_programs += batch["programs"]
         status.recent.append((time.monotonic(), status.session_programs))
         status.flaky += batch["flaky"]
+        status.mutated += batch["mutated"]
         status.covered.update(map(tuple, batch["covered"]))
         for name, counts in batch["outcomes"].items():
             status.outcomes.setdefault(name, Counter()).update(counts)
@@ -500,6 +499,7 @@ class Campaign:
             for name, counts in batch.outcomes.items():
                 status.outcomes.setdefault(name, Counter()).update(counts)
             status.flaky += batch.flaky
+            status.mutated += batch.mutated or 0
             status.covered.update(map(tuple, batch.covered or ()))
         for row in self.store.known(self.row.id):
             status.known[(row.target, row.known)] += row.hits

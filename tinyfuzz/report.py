@@ -105,6 +105,9 @@ def _page(db_name: str, campaign, batches, findings, known) -> str:
               ("grammar alternatives used",
                f"{len({tuple(pair) for b in batches for pair in (b.covered or ())}):,}"),
               ("known differences", f"{len(known):,}")]
+    mutated = sum(b.mutated or 0 for b in batches)
+    if mutated:  # a campaign with --corpus: the share its batches took from the corpus
+        totals.insert(1, ("mutated from the corpus", f"{mutated:,}"))
     title = f"tinyfuzz campaign {campaign.id}"
     keys = [k for k in CONFIG_ORDER if k in config] + sorted(set(config) - set(CONFIG_ORDER))
     config_rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(_config_value(config[k]))}</td></tr>"

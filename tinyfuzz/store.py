@@ -56,6 +56,8 @@ class BatchRow(Base):
     known: Mapped[int] = mapped_column(Integer)  # programs with only documented differences
     flaky: Mapped[int] = mapped_column(Integer)  # differences that did not reproduce on a re-run
     covered: Mapped[list] = mapped_column(JSON, default=list)  # [rule, alternative] first used here
+    # programs mutated or crossed over from a corpus (campaign --corpus); NULL in older stores
+    mutated: Mapped[int | None] = mapped_column(Integer, default=0, nullable=True)
 
 
 class _Bucket:
@@ -141,6 +143,7 @@ class Store:
         for attempt in (1, 2):
             try:
                 Base.metadata.create_all(self.engine)
+                _add_missing_columns(self.engine)
                 break
             except Exception as error:
                 # a second process (a report, another campaign) may have created a table between
@@ -249,6 +252,24 @@ class Store:
         with self.session() as session:
             return list(session.scalars(select(KnownRow).where(KnownRow.campaign_id == campaign_id)
                                         .order_by(KnownRow.target, KnownRow.known)))
+
+
+def _add_missing_columns(engine) -> None:
+    """A store made by an older tinyfuzz gains the columns added since, as nullable columns (the
+    code reads NULL as the column's default). Changes to the schema are additive only, so this is
+    the whole migration story; a change that is not additive would need Alembic."""
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    quote = engine.dialect.identifier_preparer.quote
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present:
+                    connection.execute(text(
+                        f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} "
+                        f"{column.type.compile(engine.dialect)}"))
 
 
 def _sqlite_pragmas(connection, _record) -> None:

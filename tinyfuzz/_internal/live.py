@@ -25,6 +25,8 @@ def headline(status) -> Text:
     line = (f"campaign {status.campaign_id}: {spent} · {status.programs:,} programs "
             f"({status.rate:,.0f}/s) · {status.batches:,} batches"
             + (f" ({status.resumed_batches:,} resumed)" if status.resumed_batches else "")
+            + (f" · {status.mutated / status.programs:.0%} mutated from the corpus"
+               if status.mutated else "")
             + f" · {status.in_flight} in flight · {len(status.buckets)} buckets"
             + (f" · grammar coverage {len(status.covered & status.alternatives)}/"
                f"{len(status.alternatives)}" if status.alternatives else "")
