@@ -257,6 +257,14 @@ def test_from_corpus_draws_valid_programs_and_shrinks(tmp_path):
     assert " - " in failing[-1]
     with pytest.raises(InvalidArgument, match="no correct programs"):
         from_corpus([], "tinypy")
+
+    @settings(max_examples=5, database=None)
+    @given(from_corpus(["print(undefined)\n"], "tinypy"))
+    def underivable(program):
+        pass
+
+    with pytest.raises(InvalidArgument, match="tinypy derives none of the 1 programs"):
+        underivable()
     with pytest.raises(InvalidArgument, match="no such store"):  # a typo is not an empty corpus
         from_corpus(tmp_path / "typo.sqlite", "tinypy")
     assert not (tmp_path / "typo.sqlite").exists()

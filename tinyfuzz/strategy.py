@@ -1,4 +1,5 @@
-"""Grammars compiled into Hypothesis strategies: ``from_grammar``.
+"""Grammars compiled into Hypothesis strategies: ``from_grammar``, and ``from_corpus`` (mutants and
+offspring of a corpus's programs, made by ``mutate.py``).
 
 Every choice of the derivation engine (which alternative, which bound name) is one
 ``st.integers(0, n - 1)`` draw, and every expansion of a rule is a nested draw (a Hypothesis span,
@@ -101,8 +102,9 @@ def from_corpus(corpus, grammar: Grammar | str | Path = "python", *, operator: s
                 level: str | None = None, python_version: tuple | None = None
                 ) -> st.SearchStrategy[Program]:
     """A strategy of programs mutated and crossed over from a corpus's programs (its correct ones
-    and the findings that ran cleanly on the reference; ``mutate.py``): a subtree derived afresh, a terminal redrawn, or a subtree taken from another
-    program, all through the grammar's semantic layer, so they stay valid like generated programs.
+    and the findings that ran cleanly on the reference; ``mutate.py``): a subtree derived afresh,
+    a terminal redrawn, or a subtree taken from another program, all through the grammar's
+    semantic layer, so they stay valid like generated programs.
 
     ``corpus``: a store (path or URL of ``tinyfuzz corpus``) or a list of program texts; only
     programs ``grammar`` derives are used (their trees are made when first drawn). ``operator``:
@@ -131,7 +133,7 @@ def from_corpus(corpus, grammar: Grammar | str | Path = "python", *, operator: s
         parents.mutator._choose = lambda n: draw(_choice(n)) if n > 1 else 0
         mutant = parents.offspring(operator)
         if mutant is None:
-            if len(parents.trees) == len(sources) and not parents.underivable < len(sources):
+            if parents.underivable == len(sources):  # every program tried, none derivable
                 raise InvalidArgument(f"from_corpus: {grammar} derives none of the "
                                       f"{len(sources)} programs")
             from hypothesis import reject
