@@ -622,7 +622,6 @@ _THREADS_OPTION = click.option(
 def learn_command(db, grammar, files, output, trials, epochs, seed, threads) -> None:
     """Train an LSTM language model of programs for tinyfuzz sample (needs the learn extra:
     pip install 'tinyfuzz[learn]')."""
-
     from tinyfuzz import learn
     from tinyfuzz._internal.files import check_writable
     from tinyfuzz.corpus import Corpus, read_programs
