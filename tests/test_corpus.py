@@ -150,7 +150,7 @@ def test_stored_trees_replay_without_a_parse(tmp_path, monkeypatch):
     assert corpus.add_generated("python", 20, seed=6)["correct"] == 20
     sources, stored = corpus.parents("python")
     assert len(sources) == 20 and all(stored)
-    json.dumps(stored)  # plain JSON data
+    assert all(json.loads(tree)["r"] == "program" for tree in stored)  # compact JSON text
     # another compiled grammar (3.9: no match, no except*) reads them by names and positions
     mutator = Mutator("python", python_version=(3, 9))
     parsed = []
@@ -161,9 +161,26 @@ def test_stored_trees_replay_without_a_parse(tmp_path, monkeypatch):
     # those using 3.10+ constructs (match, except*) are not derived, and no parse is tried
     assert not parsed and 0 < loaded.count(None) < 20
     assert all(("match " in s or "except*" in s) == (t is None) for s, t in zip(sources, loaded))
+    # a larger corpus: a random sample, the same for the same seed
+    assert corpus.parents("python", limit=5, seed=1) == corpus.parents("python", limit=5, seed=1)
+    assert len(corpus.parents("python", limit=5)[0]) == 5 and \
+        set(corpus.parents("python", limit=5)[0]) < set(sources)
     # a tree of a grammar that has changed since (a rule renamed) is made again from the text
-    assert mutator.load_tree({"r": "no_such_rule", "i": []}, sources[0]) is None
+    assert mutator.load_tree('{"r": "no_such_rule", "i": []}', sources[0]) is None
     assert parsed == [sources[0]]
+
+
+def test_parents_keep_a_bounded_number_of_trees(monkeypatch):
+    import tinyfuzz.mutate
+
+    monkeypatch.setattr(tinyfuzz.mutate, "MAX_TREES", 3)
+    sources = drawn("tinypy", 10) + ["print(undefined)\n"]
+    parents = Parents(Mutator("tinypy"), sources)
+    for index in list(range(11)) * 2:
+        tree = parents.tree(index)
+        assert (tree is None) == (index == 10) and (tree is None or tree.text == sources[index])
+        assert len(parents.trees) <= 3
+    assert parents.underivable == 1
 
 
 @pytest.mark.parametrize("grammar, parents, count", [("tinypy", 60, 600), ("python", 40, 300)])

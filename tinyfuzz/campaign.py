@@ -154,14 +154,15 @@ class BatchRunner:
         """The corpus's programs as parents for mutation and crossover (``Corpus.parents``)."""
         if self._parents is None:
             from tinyfuzz.corpus import Corpus
-            from tinyfuzz.mutate import DEFAULT_MAX_SIZE as MUTATION_SIZE, Mutator, Parents
+            from tinyfuzz.mutate import DEFAULT_MAX_SIZE as MUTATION_SIZE, MAX_PARENTS, Mutator, Parents
 
             mutator = Mutator(self.config["grammar"], level=self.config["level"],
                               max_size=max(MUTATION_SIZE, self.config["max_size"]),
                               python_version=self.python_version)
             corpus = Corpus(self.config["corpus"], existing=True)
             try:
-                self._parents = Parents(mutator, *corpus.parents(mutator.grammar.name))
+                self._parents = Parents(mutator, *corpus.parents(
+                    mutator.grammar.name, limit=MAX_PARENTS, seed=self.config["seed"]))
             finally:
                 corpus.close()
         return self._parents

@@ -526,11 +526,11 @@ def corpus_mutate(db, grammar, count, operator, seed, reference) -> None:
 
     from tinyfuzz.corpus import Corpus
     from tinyfuzz.errors import InvalidArgument
-    from tinyfuzz.mutate import Mutator, Parents
+    from tinyfuzz.mutate import MAX_PARENTS, Mutator, Parents
 
     store = Corpus(db)
     mutator = Mutator(grammar, seed=seed)
-    parents = Parents(mutator, *store.parents(mutator.grammar.name))
+    parents = Parents(mutator, *store.parents(mutator.grammar.name, limit=MAX_PARENTS, seed=seed))
     if not parents.sources:
         raise InvalidArgument(f"--db {db}: no correct programs of {grammar} to mutate (tinyfuzz "
                               f"corpus import or tinyfuzz corpus generate first)")
@@ -541,15 +541,16 @@ def corpus_mutate(db, grammar, count, operator, seed, reference) -> None:
         if mutant is None:  # parents the grammar does not derive, or nothing changed
             failures += 1
             continue
-        made.setdefault(mutant.operator, []).append(mutant)
+        # (its tree as JSON text at once: ~6 KB, where the tree in memory takes ~46)
+        made.setdefault(mutant.operator, []).append((mutant.source, mutator.dump_tree(mutant.tree)))
     if not made:
         raise InvalidArgument(f"{grammar}: derives none of the {len(parents.sources)} correct "
                               f"programs of {db}; use the grammar they came from (--grammar)")
     totals: Counter = Counter()
     for op, mutants in sorted(made.items()):
-        counts = store.add_sources([m.source for m in mutants], origin=op,
+        counts = store.add_sources([source for source, _ in mutants], origin=op,
                                    grammar=mutator.grammar.name, reference=reference,
-                                   trees=[mutator.dump_tree(m.tree) for m in mutants])
+                                   trees=[tree for _, tree in mutants])
         totals.update(counts)
         ran = counts["correct"] + counts["incorrect"]
         click.echo(f"{op}: {len(mutants):,} made, {counts['correct']:,} of {ran:,} new ones "

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import random
 import time
 from collections import Counter
 from pathlib import Path
@@ -114,10 +115,10 @@ class Corpus:
         from tinyfuzz.mutate import Mutator
 
         mutator = Mutator(grammar, seed=seed, level=level)
-        trees = [mutator.fresh() for _ in range(n)]
-        return self.add_sources([tree.text for tree in trees], origin="generate",
+        made = [(tree.text, mutator.dump_tree(tree)) for tree in (mutator.fresh() for _ in range(n))]
+        return self.add_sources([text for text, _ in made], origin="generate",
                                 grammar=mutator.grammar.name, reference=reference,
-                                workers=workers, trees=[mutator.dump_tree(t) for t in trees])
+                                workers=workers, trees=[tree for _, tree in made])
 
     def add_findings(self, campaign_db: str | Path) -> Counter:
         """A campaign's findings, as shrunk, labelled incorrect: each is a program on which a target
@@ -201,19 +202,27 @@ class Corpus:
                 origin: str | None = None, limit: int | None = None) -> list[str]:
         return [row.source for row in self.rows(label, grammar, origin, limit)]
 
-    def parents(self, grammar: str) -> tuple[list[str], list]:
+    def parents(self, grammar: str, *, limit: int | None = None,
+                seed: int = 0) -> tuple[list[str], list]:
         """The programs to mutate with ``grammar`` and their stored trees (or None): the correct
         ones, and the findings that ran cleanly on the reference (a target disagreed on them:
         bugs cluster, so their neighbours are worth trying, as LangFuzz does with its failing
         tests); the grammar's own and those of no known grammar (the mutator keeps what it
-        derives)."""
-        query = (select(CorpusRow.source, CorpusRow.tree, CorpusRow.label, CorpusRow.expected)
+        derives). ``limit``: at most that many, a random sample (by ``seed``) of a larger corpus."""
+        query = (select(CorpusRow.id, CorpusRow.label, CorpusRow.expected)
                  .where((CorpusRow.label == "correct") | CorpusRow.reason.startswith("finding "))
                  .where((CorpusRow.grammar == grammar) | CorpusRow.grammar.is_(None))
                  .order_by(CorpusRow.id))
         with self.store.session() as session:
-            rows = [row for row in session.execute(query).all()
-                    if row.label == "correct" or row.expected.get("status") == "ok"]
+            ids = [row.id for row in session.execute(query).all()
+                   if row.label == "correct" or row.expected.get("status") == "ok"]
+            if limit is not None and len(ids) > limit:
+                ids = sorted(random.Random(seed).sample(ids, limit))
+            rows = []
+            for i in range(0, len(ids), 500):  # bounded IN lists
+                rows += session.execute(select(CorpusRow.source, CorpusRow.tree)
+                                        .where(CorpusRow.id.in_(ids[i:i + 500]))
+                                        .order_by(CorpusRow.id)).all()
         return [row.source for row in rows], [row.tree for row in rows]
 
     def stats(self) -> dict:

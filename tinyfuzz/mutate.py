@@ -23,7 +23,9 @@ checked by replaying it: the replay must give back the text exactly.
 
 from __future__ import annotations
 
+import json
 import random
+from collections import OrderedDict
 from typing import Callable, NamedTuple
 
 from tinyfuzz.derivation import USE, CompiledGrammar, Derivation, Infeasible, Program, program_from
@@ -32,6 +34,8 @@ from tinyfuzz.grammar import Grammar, NonTerminal, Terminal, load_grammar
 OPERATORS = ("regenerate", "point", "crossover")
 DEFAULT_MAX_SIZE = 400  # room for a parent's whole tree plus a regenerated subtree
 TREE_ATTEMPTS = 32
+MAX_TREES = 1000  # parent trees kept in memory (Parents)
+MAX_PARENTS = 5000  # corpus programs a mutator draws parents from (a random sample of a larger one)
 
 
 class Node:
@@ -217,8 +221,8 @@ class Mutator:
 
     # ---- trees as JSON data (the corpus keeps them: an Earley parse costs 0.1 s a program) ----
 
-    def dump_tree(self, tree: Node) -> dict:
-        """``tree`` as JSON data that survives a change of the compiled grammar (other excluded
+    def dump_tree(self, tree: Node) -> str:
+        """``tree`` as compact JSON that survives a change of the compiled grammar (other excluded
         features, another Python version): rules by name, alternatives by grammar position,
         terminals and names by their text."""
         g = self.compiled
@@ -237,9 +241,9 @@ class Mutator:
                 items.append([g.names[rule], value])
             return {"r": g.names[node.rule], "i": items}
 
-        return dump(tree)
+        return json.dumps(dump(tree), separators=(",", ":"))
 
-    def load_tree(self, data: dict, source: str) -> Node | None:
+    def load_tree(self, text: str, source: str) -> Node | None:
         """A tree from ``dump_tree`` data, replayed; None if this compiled grammar does not give
         back ``source`` (it leaves out constructs newer than the targets). A tree naming rules
         the grammar no longer has is made again from the text."""
@@ -262,8 +266,8 @@ class Mutator:
             return node
 
         try:
-            old = load(data)
-        except (KeyError, TypeError, IndexError):  # the grammar changed since: a rule renamed
+            old = load(json.loads(text))
+        except (KeyError, TypeError, IndexError, ValueError):  # the grammar changed since: a rule renamed
             return self.tree_of(source)
         derived = self._derive(old, choose=_first)
         if derived is None or derived[0].text.rstrip("\n") != source.rstrip("\n"):
@@ -381,26 +385,39 @@ def _first(n: int) -> int:
 
 
 class Parents:
-    """Corpus programs as parents, their trees made when first drawn and kept: from the tree stored
-    with the program if there is one (about 1 ms), else from its Earley parse (about 0.1 s for a
-    program of the python grammar). Programs the grammar cannot derive are skipped and counted."""
+    """Corpus programs as parents, their trees made when first drawn: from the tree stored with the
+    program if there is one (about 1 ms), else from its Earley parse (about 0.1 s for a program of
+    the python grammar). The last MAX_TREES trees used are kept (a python-grammar tree takes ~46 KB);
+    programs the grammar cannot derive are remembered, skipped and counted."""
 
     def __init__(self, mutator: Mutator, sources: list[str], stored: list | None = None):
         self.mutator = mutator
         self.sources = list(sources)
         self.stored = list(stored) if stored is not None else [None] * len(self.sources)
-        self.trees: dict[int, Node | None] = {}
+        self.trees: OrderedDict[int, Node] = OrderedDict()
+        self.underivable_indices: set[int] = set()
 
     @property
     def underivable(self) -> int:
-        return sum(tree is None for tree in self.trees.values())
+        return len(self.underivable_indices)
 
     def tree(self, index: int) -> Node | None:
-        if index not in self.trees:
-            source, stored = self.sources[index], self.stored[index]
-            self.trees[index] = self.mutator.load_tree(stored, source) if stored is not None \
-                else self.mutator.tree_of(source)
-        return self.trees[index]
+        if index in self.underivable_indices:
+            return None
+        tree = self.trees.get(index)
+        if tree is not None:
+            self.trees.move_to_end(index)
+            return tree
+        source, stored = self.sources[index], self.stored[index]
+        tree = self.mutator.load_tree(stored, source) if stored is not None \
+            else self.mutator.tree_of(source)
+        if tree is None:
+            self.underivable_indices.add(index)
+            return None
+        self.trees[index] = tree
+        if len(self.trees) > MAX_TREES:
+            self.trees.popitem(last=False)
+        return tree
 
     def draw(self, count: int = 2) -> list[Node]:
         """Up to ``count`` parents drawn at random (fewer if the grammar derives few of them)."""

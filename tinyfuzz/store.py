@@ -107,8 +107,9 @@ class CorpusRow(Base):
     origin: Mapped[str] = mapped_column(String(40))  # import, generate, mutation, crossover, learned...
     lines: Mapped[int] = mapped_column(Integer)
     added: Mapped[float] = mapped_column(Float)
-    # its syntax tree when a grammar made it (mutate.Mutator.dump_tree): spares an Earley parse
-    tree: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # its syntax tree when a grammar made it (mutate.Mutator.dump_tree, compact JSON text: kept as
+    # text until used, ~6 KB where the tree in memory takes ~46): spares an Earley parse
+    tree: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 def database_url(db: str | Path) -> str:

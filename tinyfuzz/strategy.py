@@ -111,7 +111,7 @@ def from_corpus(corpus, grammar: Grammar | str | Path = "python", *, operator: s
     regenerate, point or crossover (default: each at random). Every choice is a Hypothesis draw,
     so examples replay from the database and shrink toward the first parent and simpler subtrees.
     """
-    from tinyfuzz.mutate import OPERATORS, Mutator, Parents
+    from tinyfuzz.mutate import MAX_PARENTS, OPERATORS, Mutator, Parents
 
     if operator is not None and operator not in OPERATORS:
         raise InvalidArgument(f"operator={operator!r}: must be one of {', '.join(OPERATORS)} or None")
@@ -119,7 +119,7 @@ def from_corpus(corpus, grammar: Grammar | str | Path = "python", *, operator: s
         from tinyfuzz.corpus import Corpus
 
         store = Corpus(corpus, existing=True)
-        sources, trees = store.parents(load_grammar(grammar).name)
+        sources, trees = store.parents(load_grammar(grammar).name, limit=MAX_PARENTS)
         store.close()
     else:
         sources, trees = list(corpus), None
