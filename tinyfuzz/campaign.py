@@ -62,7 +62,7 @@ class CampaignConfig:
     swarm: bool = True
     max_size: int = DEFAULT_MAX_SIZE
     coverage_guided: bool = False  # prefer alternatives the campaign has not used yet
-    corpus: str | None = None  # a corpus store whose correct programs are mutated and crossed
+    corpus: str | None = None  # a corpus store: its programs are mutated, the findings added
     mutate: float = 0.0  # the share of each batch made that way (mutate.py), the rest generated
 
     def __post_init__(self):

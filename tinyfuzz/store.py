@@ -104,7 +104,8 @@ class CorpusRow(Base):
     expected: Mapped[dict] = mapped_column(JSON)  # the reference's outcome
     reference: Mapped[str] = mapped_column(String(200))
     grammar: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
-    origin: Mapped[str] = mapped_column(String(40))  # import, generate, mutation, crossover, learned...
+    # import, generate, campaign, learned, or the operator that made it: regenerate, point, crossover
+    origin: Mapped[str] = mapped_column(String(40))
     lines: Mapped[int] = mapped_column(Integer)
     added: Mapped[float] = mapped_column(Float)
     # its syntax tree when a grammar made it (mutate.Mutator.dump_tree, compact JSON text: kept as
