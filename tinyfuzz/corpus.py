@@ -27,7 +27,8 @@ from sqlalchemy import func, select
 from tinyfuzz._internal.files import atomic_file
 from tinyfuzz.dataset import content_hash
 from tinyfuzz.errors import InvalidArgument
-from tinyfuzz.store import CorpusRow, FindingRow, Store, database_url, outcome_dict
+from tinyfuzz.store import (CorpusRow, FindingRow, Store, database_url, outcome_dict,
+                            store_exists)
 from tinyfuzz.worker import Outcome
 
 LABELS = ("correct", "incorrect")
@@ -67,7 +68,7 @@ class Corpus:
     silently give an empty corpus)."""
 
     def __init__(self, db: str | Path, *, existing: bool = False):
-        if existing and "://" not in str(db) and not Path(db).is_file():
+        if existing and not store_exists(db):
             raise InvalidArgument(f"corpus {str(db)!r}: no such store (tinyfuzz corpus import or "
                                   f"tinyfuzz corpus generate makes one)")
         self.db = str(db)
@@ -85,17 +86,8 @@ class Corpus:
         their syntax trees, ``grammar``'s, when given). Returns counts: added, duplicates,
         correct, incorrect."""
         counts: Counter = Counter()
-        fresh: dict[str, tuple] = {}
-        for source, tree in zip(sources, trees if trees is not None else itertools.repeat(None)):
-            source = source.rstrip("\n") + "\n"
-            key = digest(source)
-            if key in fresh:
-                counts["duplicates"] += 1
-            else:
-                fresh[key] = source, tree
-        known = self._digests(list(fresh))
-        counts["duplicates"] += len(known)
-        todo = [(key, *value) for key, value in fresh.items() if key not in known]
+        todo = self._new(zip(sources, trees if trees is not None else itertools.repeat(None)),
+                         counts)
         outcomes = run_on_reference([source for _, source, _ in todo], reference, workers)
         rows = []
         for (key, source, tree), outcome in zip(todo, outcomes):
@@ -132,19 +124,9 @@ class Corpus:
         finally:
             if not own:
                 store.close()
-        rows = {}
-        for finding in findings:
-            source = finding.source.rstrip("\n") + "\n"
-            key = digest(source)
-            if key in rows:
-                counts["duplicates"] += 1
-                continue
-            rows[key] = self._row(key, source, "incorrect",
-                                  f"finding {finding.target} {finding.kind}",
-                                  Outcome(**finding.expected), finding.reference, None, "campaign")
-        known = self._digests(list(rows))
-        counts["duplicates"] += len(known)
-        fresh = [row for key, row in rows.items() if key not in known]
+        fresh = [self._row(key, source, "incorrect", f"finding {finding.target} {finding.kind}",
+                           Outcome(**finding.expected), finding.reference, None, "campaign")
+                 for key, source, finding in self._new(((f.source, f) for f in findings), counts)]
         self._insert(fresh)
         counts["added"] += len(fresh)
         counts["incorrect"] += len(fresh)
@@ -156,11 +138,26 @@ class Corpus:
         or the paper's text format) or a campaign store (``.sqlite``/``.db`` or a URL: its findings)."""
         text = str(path)
         if "://" in text or text.endswith((".sqlite", ".sqlite3", ".db")):
-            if "://" not in text and not Path(text).is_file():
+            if not store_exists(text):
                 raise InvalidArgument(f"{text}: no such campaign store")
             return self.add_findings(text)
         return self.add_sources(read_programs(path), origin="import", grammar=grammar,
                                 reference=reference, workers=workers)
+
+    def _new(self, items: Iterable[tuple], counts: Counter) -> list[tuple]:
+        """(digest, source, extra) of the (source, extra) items whose text (ending in one newline)
+        is neither earlier in ``items`` nor in the corpus; the others are counted duplicates."""
+        fresh: dict[str, tuple] = {}
+        for source, extra in items:
+            source = source.rstrip("\n") + "\n"
+            key = digest(source)
+            if key in fresh:
+                counts["duplicates"] += 1
+            else:
+                fresh[key] = source, extra
+        known = self._digests(list(fresh))
+        counts["duplicates"] += len(known)
+        return [(key, *value) for key, value in fresh.items() if key not in known]
 
     def _row(self, key, source, label, reason, outcome, reference, grammar, origin) -> CorpusRow:
         return CorpusRow(digest=key, source=source, label=label, reason=reason[:400],

@@ -79,17 +79,7 @@ class _Guide:
             if not more:
                 break
             needed |= more
-        targets = open_rules | binders
-        distance = [0 if i in targets else INFINITY for i in range(len(self.choices))]
-        changed = True
-        while changed:
-            changed = False
-            for i, alternatives in enumerate(self.children):
-                for children in alternatives:
-                    through = 1 + min((distance[c] for c in children), default=INFINITY)
-                    if through < distance[i]:
-                        distance[i], changed = through, True
-        return distance
+        return self.g.expansions_to(open_rules | binders)
 
     def __call__(self, i: int, options) -> int:
         options = list(options)

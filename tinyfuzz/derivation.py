@@ -229,6 +229,24 @@ class CompiledGrammar:
         exec(self._code[mode], namespace)  # our own generated code, never a generated program
         return namespace["RULES"]
 
+    def expansions_to(self, targets) -> list[float]:
+        """Per rule, the fewest rule expansions from it to a rule in ``targets`` (0 there, infinity
+        where none is reachable; a @use rule names a variable and expands nothing). Guides steer
+        by it: the coverage listing toward unused alternatives, ``--describe`` toward constructs."""
+        distance = [0 if i in targets else math.inf for i in range(len(self.names))]
+        changed = True
+        while changed:  # shortest ways, to a fixed point
+            changed = False
+            for i, alternatives in enumerate(self.alts):
+                if self.flags[i] & USE:
+                    continue
+                for items, *_ in alternatives:
+                    through = 1 + min((distance[c] for c in items if isinstance(c, int)),
+                                      default=math.inf)
+                    if through < distance[i]:
+                        distance[i], changed = through, True
+        return distance
+
     def _may_bind(self) -> list[bool]:
         """Can an expansion of each rule bind a name (so a redraw must restore the scopes)?"""
         return self._spread([bool(self.bind_kind[i]) for i in range(len(self.names))])

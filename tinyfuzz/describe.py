@@ -718,23 +718,12 @@ class GrammarMap:
             return tree is not None and check(tree)
 
         introducing = {(rule, k) for rule, k in self.trees if passes(rule, k) and not passes(rule, 0)}
-        steps = [[0 if (rule, k) in introducing else INFINITY for k in range(len(alternatives))]
-                 for rule, alternatives in enumerate(g.alts)]
-        distance = [min(row, default=INFINITY) for row in steps]
-        changed = True
-        while changed:  # shortest ways, to a fixed point
-            changed = False
-            for rule, alternatives in enumerate(g.alts):
-                if g.flags[rule] & USE:
-                    continue
-                for k, alternative in enumerate(alternatives):
-                    through = 1 + min((distance[c] for c in alternative[0] if isinstance(c, int)),
-                                      default=INFINITY)
-                    if through < steps[rule][k]:
-                        steps[rule][k] = through
-                        if through < distance[rule]:
-                            distance[rule], changed = through, True
-        return steps
+        distance = g.expansions_to({rule for rule, _ in introducing})
+        return [[0 if (rule, k) in introducing else
+                 1 + min((distance[c] for c in alternative[0] if isinstance(c, int)),
+                         default=INFINITY)
+                 for k, alternative in enumerate(alternatives)]
+                for rule, alternatives in enumerate(g.alts)]
 
 
 def _parse(text: str) -> ast.Module | None:

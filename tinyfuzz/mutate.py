@@ -153,12 +153,10 @@ class Mutator:
         self.start = self.compiled.rule_index(self.grammar.start_for(level))
         self.max_size = max_size
         self.random = random.Random(seed)
+        # every random choice of the operators and of fresh subtrees: n -> a number below n
+        # (``from_corpus`` puts Hypothesis draws here)
+        self.choose: Callable[[int], int] = lambda n: int(self.random.random() * n)
         self._parser = None
-
-    def _choose(self, n: int) -> int:
-        """Every random choice of the operators and of fresh subtrees (``from_corpus`` replaces it
-        with Hypothesis draws)."""
-        return int(self.random.random() * n)
 
     def derive(self, old: Node | None = None, *, replace: dict | None = None,
                points: frozenset = frozenset()) -> Node | None:
@@ -175,7 +173,7 @@ class Mutator:
                 return tree
 
     def _derive(self, old, replace=None, points=frozenset(), choose=None) -> tuple | None:
-        choose = choose or self._choose
+        choose = choose or self.choose
         replay = Replay(old, choose, replace, points)
         derivation = Derivation(self.compiled, self.rules, choose, self.max_size)
         derivation.guide = replay.guide
@@ -331,7 +329,7 @@ class Mutator:
         return by_rule
 
     def _pick(self, items: list):
-        return items[self._choose(len(items))]
+        return items[self.choose(len(items))]
 
     def regenerate(self, tree: Node) -> tuple | None:
         """One subtree (a rule chosen uniformly, then one of its expansions) derived afresh."""
@@ -425,7 +423,7 @@ class Parents:
         for _ in range(4 * count):
             if len(chosen) == count or not self.sources:
                 break
-            tree = self.tree(self.mutator._choose(len(self.sources)))
+            tree = self.tree(self.mutator.choose(len(self.sources)))
             if tree is not None:
                 chosen.append(tree)
         return chosen

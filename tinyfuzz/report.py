@@ -18,9 +18,9 @@ from collections import Counter
 from pathlib import Path
 
 from tinyfuzz import __version__
-from tinyfuzz._internal.files import atomic_file
+from tinyfuzz._internal.files import atomic_file, check_writable
 from tinyfuzz.errors import InvalidArgument, TinyfuzzError
-from tinyfuzz.store import Store
+from tinyfuzz.store import Store, store_exists
 
 CLIP = (30, 3000)  # lines, characters of an outcome's text shown: one can be a megabyte
 TIME_BUCKETS = 60  # slices of the throughput plot
@@ -35,14 +35,8 @@ def write_report(db: str | Path, output: str | Path, campaign_id: int | None = N
     The file appears only once complete (written under a temporary name, then renamed).
     """
     _require_matplotlib()  # before any work: the plots are part of the page
-    path = Path(output)
-    if path.is_dir():
-        raise InvalidArgument(f"output {str(path)!r} is a directory: give a file name")
-    if not path.resolve().parent.is_dir():
-        raise InvalidArgument(f"output {str(path)!r}: directory {str(path.resolve().parent)!r} "
-                              "does not exist")
-    if "://" not in str(db) and not Path(db).is_file():
-        # Store() would create an empty database there: a typo must not leave a file behind.
+    path = check_writable(output)
+    if not store_exists(db):  # a typo must not leave an empty database behind
         raise InvalidArgument(f"DB {str(db)!r} does not exist: give the file `tinyfuzz fuzz --db` "
                               "wrote (default tinyfuzz.sqlite)")
     store = Store(db)

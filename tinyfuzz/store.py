@@ -121,6 +121,12 @@ def database_url(db: str | Path) -> str:
     return f"sqlite:///{Path(text).resolve()}"
 
 
+def store_exists(db: str | Path) -> bool:
+    """Is there a store at ``db``? A URL is taken as one (its server answers or not); a path must
+    be a file: ``Store`` would create an empty one, so readers check first (a typo is an error)."""
+    return "://" in str(db) or Path(db).is_file()
+
+
 def config_key(config: dict) -> str:
     return hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()
 

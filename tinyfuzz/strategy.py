@@ -130,7 +130,7 @@ def from_corpus(corpus, grammar: Grammar | str | Path = "python", *, operator: s
 
     @st.composite
     def offspring(draw) -> Program:
-        parents.mutator._choose = lambda n: draw(_choice(n)) if n > 1 else 0
+        parents.mutator.choose = lambda n: draw(_choice(n)) if n > 1 else 0
         mutant = parents.offspring(operator)
         if mutant is None:
             if parents.underivable == len(sources):  # every program tried, none derivable
