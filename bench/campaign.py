@@ -15,8 +15,9 @@ import time
 from rich.console import Console
 
 from tinyfuzz._internal.live import PlainProgress
-from tinyfuzz.campaign import Campaign, CampaignConfig, parse_budget
-from tinyfuzz.store import Store
+from tinyfuzz.campaign.config import CampaignConfig, parse_budget
+from tinyfuzz.campaign.driver import Campaign
+from tinyfuzz.corpus.store import Store
 
 
 def main() -> None:
@@ -65,7 +66,7 @@ def main() -> None:
         print("\ndocumented differences (not bugs): " + ", ".join(
             f"{k.target} {k.known} ({k.hits} programs)" for k in known))
     try:
-        from tinyfuzz.report import write_report
+        from tinyfuzz.campaign.report import write_report
 
         print(f"\nreport: {write_report(db, os.path.join(out, 'report.html'))}")
     except Exception as error:  # noqa: BLE001 - the report is a bonus here, the numbers above are the point

@@ -13,7 +13,8 @@ import os
 import tempfile
 import time
 
-from tinyfuzz.campaign import Budget, Campaign, CampaignConfig
+from tinyfuzz.campaign.config import Budget, CampaignConfig
+from tinyfuzz.campaign.driver import Campaign
 
 
 def run(config: CampaignConfig, programs: int, workers: int) -> tuple[float, int]:

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from test_describe import TABLE  # noqa: E402
 
-from tinyfuzz.describe import generate_programs, grammar_map, parse  # noqa: E402
+from tinyfuzz.describe.task import generate_programs, grammar_map, parse  # noqa: E402
 
 
 def main() -> None:

@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tinyfuzz.oracle import compare  # noqa: E402
-from tinyfuzz.sampler import Sampler  # noqa: E402
-from tinyfuzz.targets import load_target  # noqa: E402
+from tinyfuzz.engine.sampler import Sampler  # noqa: E402
+from tinyfuzz.execution.oracle import compare  # noqa: E402
+from tinyfuzz.execution.targets import load_target  # noqa: E402
 
 
 def main() -> None:

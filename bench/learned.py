@@ -1,7 +1,7 @@
 """The learned generator (issue 9): training time, validation loss, validity and novelty of samples.
 
 For each grammar, draws N programs with ``Sampler`` (the training corpus), trains an LSTM on them
-(``tinyfuzz.learn.train``, or with ``--search K`` Optuna's TPE over units, layers, learning rate and
+(``tinyfuzz.learn.lstm.train``, or with ``--search K`` Optuna's TPE over units, layers, learning rate and
 batch size first), samples S programs at each temperature and runs them on CPython in worker
 processes. Prints per grammar and temperature: the configuration, epochs, training seconds,
 validation loss, and of the samples the share that compiled, the share that ran cleanly (valid),
@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tinyfuzz import learn  # noqa: E402
-from tinyfuzz.sampler import Sampler  # noqa: E402
+from tinyfuzz.learn import lstm as learn  # noqa: E402
+from tinyfuzz.engine.sampler import Sampler  # noqa: E402
 
 
 def main() -> None:

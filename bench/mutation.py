@@ -21,8 +21,8 @@ import time
 from collections import Counter
 
 from tinyfuzz import Sampler
-from tinyfuzz.corpus import Corpus, run_on_reference
-from tinyfuzz.mutate import OPERATORS, Mutator
+from tinyfuzz.corpus.corpus import Corpus, run_on_reference
+from tinyfuzz.engine.mutate import OPERATORS, Mutator
 
 
 def changed_lines(before: str, after: str) -> int:
@@ -76,7 +76,8 @@ def campaigns(programs: int, workers: int) -> None:
     """A first campaign feeds its findings into a corpus of 300 generated programs; then, with
     another seed, one campaign generates every program and one makes half of each batch from that
     corpus (its correct programs and the findings, as LangFuzz mutates failing tests)."""
-    from tinyfuzz.campaign import Budget, Campaign, CampaignConfig
+    from tinyfuzz.campaign.config import Budget, CampaignConfig
+    from tinyfuzz.campaign.driver import Campaign
 
     out = tempfile.mkdtemp(prefix="tinyfuzz-mutation-")
     corpus_db = os.path.join(out, "corpus.sqlite")

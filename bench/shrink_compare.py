@@ -1,4 +1,4 @@
-"""Reduction benchmark (issue 6): tinyfuzz.shrink.reduce beside shrinkray and picireny.
+"""Reduction benchmark (issue 6): tinyfuzz.execution.shrink.reduce beside shrinkray and picireny.
 
 For each task in bench/tasks/ (a program and a buggy implementation), the interestingness test is
 "the buggy target still disagrees with CPython with the original finding signature", both run in
@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE / "tasks"))
 
 from differential import TASKS, DifferentialTest  # noqa: E402
 
-from tinyfuzz.shrink import reduce  # noqa: E402
+from tinyfuzz.execution.shrink import reduce  # noqa: E402
 
 REFERENCE = {  # the issue's numbers on floordiv59: (characters, test runs)
     "shrinkray": (21, 1408),

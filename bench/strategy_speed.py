@@ -24,13 +24,14 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-from hypothesis import HealthCheck, find, given, settings, strategies as st
+from hypothesis import HealthCheck, find, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo's tinyfuzz, run from anywhere
 
+from tinyfuzz.execution.worker import Worker, WorkerPool
 from tinyfuzz.strategy import from_grammar
-from tinyfuzz.worker import Worker, WorkerPool
 
 NO_CHECKS = list(HealthCheck)  # slow strategies (hypothesmith) must not fail the benchmark
 

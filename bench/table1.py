@@ -1,7 +1,7 @@
 """Reproduce Table 1 of the TinyPy paper (arXiv 2403.06503): time and memory to generate datasets.
 
 For each size (1k, 10k, 100k and 1M programs by default) the generation runs in a child process,
-``python -c`` calling ``tinyfuzz.dataset.generate_dataset`` (or, with ``--cli``, the console command
+``python -c`` calling ``tinyfuzz.corpus.dataset.generate_dataset`` (or, with ``--cli``, the console command
 ``python -m tinyfuzz generate``). While it runs, the whole process tree -- the child and all its
 descendants, i.e. the generator and its worker pool -- is sampled about every 100 ms with psutil (reading smaps costs ~5 ms a sample: faster sampling would steal CPU from the run it measures), and
 the peaks of the summed RSS, PSS and USS are kept. RSS counts shared pages (the interpreter, shared
@@ -40,7 +40,7 @@ GOAL_N, GOAL_SECONDS, GOAL_MB = 1_000_000, 30.0, 100.0
 # Runs in the child: generate, then report the generator's own summary as one JSON line on stdout.
 CHILD = """\
 import json, sys
-from tinyfuzz.dataset import generate_dataset
+from tinyfuzz.corpus.dataset import generate_dataset
 n, output, seed, level, workers = sys.argv[1:6]
 summary = generate_dataset(int(n), output, level=level, seed=int(seed), fmt="text",
                            workers=int(workers) or None)
@@ -119,7 +119,7 @@ def count_records(path: Path) -> int:
 
 
 def kill_tree(proc: subprocess.Popen) -> None:
-    from tinyfuzz.worker import reap
+    from tinyfuzz.execution.worker import reap
 
     reap(proc.pid)
 

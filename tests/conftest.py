@@ -7,7 +7,7 @@ import os
 import pytest
 
 from tinyfuzz.errors import TargetError
-from tinyfuzz.targets import load_target
+from tinyfuzz.execution.targets import load_target
 
 
 def require_target(name: str):
@@ -31,7 +31,7 @@ def postgres_url():
         pytest.skip("set TINYFUZZ_TEST_POSTGRES=postgresql+psycopg://user:password@host/db")
     from sqlalchemy import create_engine
 
-    from tinyfuzz.store import Base
+    from tinyfuzz.corpus.store import Base
 
     engine = create_engine(url)
     Base.metadata.drop_all(engine)  # a clean store for each test

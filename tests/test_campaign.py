@@ -13,11 +13,13 @@ import psutil
 import pytest
 from click.testing import CliRunner
 
-from tinyfuzz.campaign import Budget, Campaign, CampaignConfig, batch_seed, parse_budget
+from tinyfuzz.campaign.config import Budget, CampaignConfig, parse_budget
+from tinyfuzz.campaign.driver import Campaign
+from tinyfuzz.campaign.runner import batch_seed
 from tinyfuzz.cli import main
+from tinyfuzz.corpus.store import Store
 from tinyfuzz.errors import InvalidArgument
-from tinyfuzz.findings import read_finding
-from tinyfuzz.store import Store
+from tinyfuzz.execution.findings import read_finding
 
 TOYC = str(Path(__file__).parent.parent / "examples" / "toyc" / "toyc.toml")
 TOY_BUGS = 3  # div, not, range: each its own bucket (range may show as two: see test)
@@ -218,7 +220,7 @@ def test_unknown_target_is_a_usage_error(tmp_path):
 
 def test_dask_cluster_runs_the_same_campaign(tmp_path):
     distributed = pytest.importorskip("distributed", reason="pip install 'tinyfuzz[dask]'")
-    from tinyfuzz.executor import DaskExecutor
+    from tinyfuzz.campaign.executor import DaskExecutor
 
     config, budget = toy_config(batch_size=20), Budget(programs=160)
     local = Campaign(config, db=tmp_path / "local.sqlite", budget=budget, workers=2,
@@ -262,7 +264,7 @@ def test_live_view_shows_rate_targets_buckets_and_documented_differences_apart()
     from rich.console import Console
 
     from tinyfuzz._internal.live import view
-    from tinyfuzz.campaign import Bucket, CampaignStatus
+    from tinyfuzz.campaign.driver import Bucket, CampaignStatus
 
     status = CampaignStatus(7, toy_config(), Budget(seconds=3600), workers=2, programs=1200,
                             session_programs=1200, batches=48, resumed_batches=8)
@@ -302,19 +304,20 @@ class ThreadExecutor:
 
 
 def test_a_failing_shrink_keeps_the_finding_as_found_and_the_campaign_going(tmp_path, monkeypatch):
-    import tinyfuzz.campaign
-    import tinyfuzz.shrink
+    import tinyfuzz.campaign.driver
+    import tinyfuzz.campaign.runner
+    import tinyfuzz.execution.shrink
 
     def broken(source, interesting, max_tests=None):
         raise TypeError("reducer bug")
-    monkeypatch.setattr(tinyfuzz.shrink, "reduce", broken)
+    monkeypatch.setattr(tinyfuzz.execution.shrink, "reduce", broken)
     executor = ThreadExecutor()
     try:
         status = Campaign(toy_config(seed=2), db=tmp_path / "run.sqlite", budget=Budget(programs=100),
                           executor=executor, crashes=tmp_path / "crashes").run()
     finally:
         executor.close()
-        tinyfuzz.campaign.close_runners()
+        tinyfuzz.campaign.runner.close_runners()
     assert status.stopped == "budget" and status.programs == 100 and status.buckets
     assert len(status.shrink_errors) == len(status.buckets)
     assert all("TypeError: reducer bug" in error for error in status.shrink_errors)
@@ -326,9 +329,10 @@ def test_a_failing_shrink_keeps_the_finding_as_found_and_the_campaign_going(tmp_
 
 def test_shrinks_left_when_the_grace_after_the_budget_ends_are_finished_on_resume(
         tmp_path, monkeypatch):
-    import tinyfuzz.campaign
+    import tinyfuzz.campaign.driver
+    import tinyfuzz.campaign.runner
 
-    monkeypatch.setattr(tinyfuzz.campaign, "SHRINK_GRACE", (0.0, 0.0))  # no time after the budget
+    monkeypatch.setattr(tinyfuzz.campaign.driver, "SHRINK_GRACE", (0.0, 0.0))  # no time after the budget
     executor = ThreadExecutor()
     try:
         first = Campaign(toy_config(seed=2), db=tmp_path / "run.sqlite",
@@ -349,7 +353,7 @@ def test_shrinks_left_when_the_grace_after_the_budget_ends_are_finished_on_resum
     assert again.session_programs == 0 and again.shrinking == 0
     assert all(f.shrunk for f in store.findings(1))
     assert any(len(f.source) < len(f.original) for f in store.findings(1))
-    tinyfuzz.campaign.close_runners()
+    tinyfuzz.campaign.runner.close_runners()
 
 
 @pytest.mark.parametrize("guided", [False, True])
@@ -370,20 +374,20 @@ def test_campaigns_count_grammar_coverage_and_can_prefer_what_is_unused(tmp_path
 
 
 def test_coverage_guided_batches_use_more_of_the_grammar():
-    from tinyfuzz.campaign import BatchRunner
+    from tinyfuzz.campaign.runner import BatchRunner
 
     def used(guided: bool) -> int:
         config = toy_config(coverage_guided=guided, swarm=False, grammar="python").as_dict()
         runner = BatchRunner(config)
         sampler = runner.sampler(())
-        from tinyfuzz.coverage import choice_alternatives
+        from tinyfuzz.engine.guides import choice_alternatives
 
         unused = set(choice_alternatives(sampler.compiled))
         start = len(unused)
         for index in range(5):  # as the driver does: each batch told what is still unused
             sampler.reseed(index)
             if guided:
-                from tinyfuzz.campaign import prefer_unused
+                from tinyfuzz.engine.guides import prefer_unused
                 sampler.guide = prefer_unused(sampler.compiled, frozenset(unused), sampler.random)
             for _ in range(20):
                 unused -= sampler.draw().coverage

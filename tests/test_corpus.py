@@ -10,12 +10,14 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 
 from tinyfuzz import Sampler, from_corpus
-from tinyfuzz.campaign import BatchRunner, Budget, Campaign, CampaignConfig
+from tinyfuzz.campaign.config import Budget, CampaignConfig
+from tinyfuzz.campaign.driver import Campaign
+from tinyfuzz.campaign.runner import BatchRunner
 from tinyfuzz.cli import main
-from tinyfuzz.corpus import Corpus, read_programs, run_on_reference
+from tinyfuzz.corpus.corpus import Corpus, read_programs, run_on_reference
+from tinyfuzz.corpus.store import Store
+from tinyfuzz.engine.mutate import OPERATORS, Mutator, Parents
 from tinyfuzz.errors import InvalidArgument
-from tinyfuzz.mutate import OPERATORS, Mutator, Parents
-from tinyfuzz.store import Store
 
 TOYC = str(Path(__file__).parent.parent / "examples" / "toyc" / "toyc.toml")
 
@@ -171,9 +173,9 @@ def test_stored_trees_replay_without_a_parse(tmp_path, monkeypatch):
 
 
 def test_parents_keep_a_bounded_number_of_trees(monkeypatch):
-    import tinyfuzz.mutate
+    import tinyfuzz.engine.mutate
 
-    monkeypatch.setattr(tinyfuzz.mutate, "MAX_TREES", 3)
+    monkeypatch.setattr(tinyfuzz.engine.mutate, "MAX_TREES", 3)
     sources = drawn("tinypy", 10) + ["print(undefined)\n"]
     parents = Parents(Mutator("tinypy"), sources)
     for index in list(range(11)) * 2:

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from tinyfuzz.dataset import HashSet64, content_hash, generate_dataset
+from tinyfuzz.corpus.dataset import HashSet64, content_hash, generate_dataset
 from tinyfuzz.errors import InvalidArgument
 
 LEVELS = ["1.1", "1.2", "2.1", "2.2", "3.1", "3.2"]

@@ -19,9 +19,9 @@ except ImportError:  # the `describe` extra; CI installs it (the `test` extra in
     pytest.skip("needs pip install 'tinyfuzz[describe]'", allow_module_level=True)
 
 from tinyfuzz.cli import main
-from tinyfuzz.describe import CONSTRUCTS, _rename, generate_programs, parse
+from tinyfuzz.describe.task import CONSTRUCTS, _rename, generate_programs, parse
 from tinyfuzz.errors import InvalidArgument
-from tinyfuzz.targets import load_target
+from tinyfuzz.execution.targets import load_target
 
 PROGRAMS = 3  # per description
 

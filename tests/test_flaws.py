@@ -1,4 +1,4 @@
-"""Grammar flaws (``tinyfuzz/flaws.py``) and Lark grammars (``tinyfuzz/lark_import.py``): strings a
+"""Grammar flaws (``tinyfuzz/science/flaws.py``) and Lark grammars (``tinyfuzz/grammar/lark_loader.py``): strings a
 grammar derives that CPython's ``compile()`` rejects, on Lark's own python.lark, on our grammars
 (none) and on a planted flaw (exactly that production)."""
 
@@ -12,11 +12,13 @@ import pytest
 from click.testing import CliRunner
 
 from tinyfuzz.cli import main
+from tinyfuzz.engine.sampler import Sampler
 from tinyfuzz.errors import GrammarError, InvalidArgument
-from tinyfuzz.flaws import Trees, find_flaws, message_key
-from tinyfuzz.grammar import Terminal, load_grammar, parse_bnf
-from tinyfuzz.lark_import import lark_origin, load_lark_grammar, regex_examples
-from tinyfuzz.sampler import Sampler
+from tinyfuzz.grammar.bnf import parse_bnf
+from tinyfuzz.grammar.lark_loader import lark_origin, load_lark_grammar, regex_examples
+from tinyfuzz.grammar.load import load_grammar
+from tinyfuzz.grammar.model import Terminal
+from tinyfuzz.science.flaws import Trees, find_flaws, message_key
 
 PLANTED = '@start <program>\n<program> ::= <stmt> | <stmt> <program>\n<stmt> ::= "x = 1\\n" | "1 = x\\n"\n'
 

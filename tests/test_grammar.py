@@ -1,4 +1,4 @@
-"""Tests of the BNF loader (``tinyfuzz/grammar.py``): error reporting, notation, costs, levels."""
+"""Tests of the BNF loader (``tinyfuzz/grammar/bnf.py``): error reporting, notation, costs, levels."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tinyfuzz.errors import GrammarError, InvalidArgument
-from tinyfuzz.grammar import NonTerminal, Terminal, load_grammar, parse_bnf
+from tinyfuzz.grammar.bnf import parse_bnf
+from tinyfuzz.grammar.load import load_grammar
+from tinyfuzz.grammar.model import NonTerminal, Terminal
 
 PATH = "bad.bnf"
 

@@ -7,12 +7,18 @@ import pytest
 from click.testing import CliRunner
 
 from tinyfuzz.cli import main
-from tinyfuzz.coverage import coverage_listing
-from tinyfuzz.grammar import NonTerminal, Terminal
-from tinyfuzz.parsing import (DEDENT, INDENT, _with_marked_indentation, grammar_diff,
-                              mark_indentation, parser_for)
-from tinyfuzz.sampler import Sampler
-from tinyfuzz.targets import load_target
+from tinyfuzz.engine.sampler import Sampler
+from tinyfuzz.execution.targets import load_target
+from tinyfuzz.grammar.model import NonTerminal, Terminal
+from tinyfuzz.grammar.parser import (
+    DEDENT,
+    INDENT,
+    _with_marked_indentation,
+    mark_indentation,
+    parser_for,
+)
+from tinyfuzz.science.coverage import coverage_listing
+from tinyfuzz.science.grammar_diff import grammar_diff
 
 TINYPY = Path(__file__).parent.parent / "strategies" / "tinypy.bnf"
 
@@ -114,7 +120,7 @@ def test_cli_cover_and_grammar_diff(tmp_path):
 
 @pytest.mark.parametrize("k", [3, 4])
 def test_k_path_listing_covers_every_k_path_and_names_where_there_is_none(k):
-    from tinyfuzz.parsing import grammar_k_paths
+    from tinyfuzz.grammar.parser import grammar_k_paths
 
     listing = coverage_listing("tinypy", k=k)
     paths = grammar_k_paths(listing.grammar, k)

@@ -11,10 +11,15 @@ from click.testing import CliRunner
 
 from tinyfuzz import Sampler
 from tinyfuzz.cli import main
-from tinyfuzz.corpus import Corpus, run_on_reference
+from tinyfuzz.corpus.corpus import Corpus, run_on_reference
 from tinyfuzz.errors import InvalidArgument
-from tinyfuzz.learn import (Config, Model, canonical_names, detokenize, normalise, sample, search,
-                            tokenize_program, train, use_threads)
+from tinyfuzz.learn.lstm import Config, Model, sample, search, train, use_threads
+from tinyfuzz.learn.tokens import (
+    canonical_names,
+    detokenize,
+    normalise,
+    tokenize_program,
+)
 
 try:
     import torch  # noqa: F401

@@ -2,9 +2,9 @@
 
 import pytest
 
-from tinyfuzz.oracle import classify, compare
-from tinyfuzz.targets import KnownDifference, Target
-from tinyfuzz.worker import Limits, Outcome
+from tinyfuzz.execution.oracle import classify, compare
+from tinyfuzz.execution.targets import KnownDifference, Target
+from tinyfuzz.execution.worker import Limits, Outcome
 
 OK = Outcome("ok", "1\n")
 
@@ -82,7 +82,7 @@ def test_target_normalizers_apply_before_comparing():
     ("['P', 'y']", "['y', 'P']", False),  # a list's order is the program's, never normalised
 ])
 def test_sort_dicts_normalises_dict_literals_and_views_only(expected, observed, same):
-    from tinyfuzz.oracle import NORMALIZERS
+    from tinyfuzz.execution.oracle import NORMALIZERS
 
     sort = NORMALIZERS["sort-dicts"]
     assert (sort(expected) == sort(observed)) is same

@@ -22,7 +22,7 @@ def test_wheel_ships_grammars_and_the_runner(tmp_path):
     (wheel,) = tmp_path.glob("tinyfuzz-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "tinyfuzz/_data/strategies/tinypy.bnf" in names
-    assert "tinyfuzz/_runner.py" in names and "tinyfuzz/_node_runner.mjs" in names
+    assert "tinyfuzz/execution/_runner.py" in names and "tinyfuzz/execution/_node_runner.mjs" in names
     assert {f"tinyfuzz/_data/targets/{t}.toml" for t in ("cpython", "pypy", "micropython", "pyodide")} <= names
     assert "tinyfuzz/_data/strategies/python.bnf" in names
     assert any(n.endswith("entry_points.txt") for n in names)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tinyfuzz.findings import read_finding
+from tinyfuzz.execution.findings import read_finding
 
 pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +100,7 @@ def test_replay_finds_crashes_by_the_target_name_not_the_file_name(pytester, mon
 
 
 def test_a_corpus_adds_mutated_programs_to_the_differential_test(pytester, monkeypatch):
-    from tinyfuzz.corpus import Corpus
+    from tinyfuzz.corpus.corpus import Corpus
 
     for variable in ("TOYC_FIX_DIV", "TOYC_FIX_RANGE"):  # only the `not` bug is live
         monkeypatch.setenv(variable, "1")

@@ -13,11 +13,12 @@ import sys
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from tinyfuzz.derivation import CompiledGrammar, derive
-from tinyfuzz.grammar import load_grammar, parse_bnf
-from tinyfuzz.sampler import DEFAULT_MAX_SIZE, Sampler
+from tinyfuzz.engine.derivation import CompiledGrammar, derive
+from tinyfuzz.engine.sampler import DEFAULT_MAX_SIZE, Sampler
+from tinyfuzz.execution.worker import WorkerPool
+from tinyfuzz.grammar.bnf import parse_bnf
+from tinyfuzz.grammar.load import load_grammar
 from tinyfuzz.strategy import from_grammar
-from tinyfuzz.worker import WorkerPool
 
 PYTHON = load_grammar("python")
 HERE = sys.version_info[:2]

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import tinyfuzz.store
+import tinyfuzz.corpus.store
+from tinyfuzz.campaign.report import write_report
 from tinyfuzz.cli import main
+from tinyfuzz.corpus.store import Store
 from tinyfuzz.errors import InvalidArgument
-from tinyfuzz.report import write_report
-from tinyfuzz.store import Store
-from tinyfuzz.worker import Outcome
+from tinyfuzz.execution.worker import Outcome
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -50,7 +50,7 @@ def build_store(path: Path, monkeypatch, batches=6, config=CONFIG) -> Store:
     """A campaign of ``batches`` batches a minute apart; in batch 1 a finding whose program needs
     escaping and a documented difference, in batch 3 a second finding (then shrunk)."""
     clock = Clock()
-    monkeypatch.setattr(tinyfuzz.store, "time", clock)
+    monkeypatch.setattr(tinyfuzz.corpus.store, "time", clock)
     store = Store(path)
     campaign = store.open_campaign(config)
     for index in range(batches):

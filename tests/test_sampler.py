@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyfuzz.sampler import Sampler
-from tinyfuzz.worker import WorkerPool
+from tinyfuzz.engine.sampler import Sampler
+from tinyfuzz.execution.worker import WorkerPool
 
 LEVELS = ["all", "1.1", "1.2", "2.1", "2.2", "3.1", "3.2"]
 

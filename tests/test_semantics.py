@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyfuzz.derivation import CompiledGrammar, Infeasible, derive
+from tinyfuzz.engine.derivation import CompiledGrammar, Infeasible, derive
 from tinyfuzz.errors import InvalidArgument
-from tinyfuzz.grammar import parse_bnf
-from tinyfuzz.semantics import assigned_value, divisor_may_be_zero, static_value
+from tinyfuzz.grammar.bnf import parse_bnf
+from tinyfuzz.grammar.semantics import assigned_value, divisor_may_be_zero, static_value
 
 
 @pytest.mark.parametrize("text, env, value", [

@@ -1,4 +1,4 @@
-"""tinyfuzz.shrink: the AST-aware reducer (issue 6).
+"""tinyfuzz.execution.shrink: the AST-aware reducer (issue 6).
 
 Programs run only in workers (bench/tasks/differential.py: CPython and a truncating-``//`` copy of
 tinyfuzz's runner); the other tests use interestingness functions that only look at the text.
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tinyfuzz.errors import InvalidArgument
-from tinyfuzz.shrink import compact, reduce
+from tinyfuzz.execution.shrink import compact, reduce
 
 TASKS = Path(__file__).resolve().parent.parent / "bench" / "tasks"
 

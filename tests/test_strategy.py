@@ -5,9 +5,9 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 from tinyfuzz.errors import GrammarError, InvalidArgument
-from tinyfuzz.grammar import load_grammar
+from tinyfuzz.execution.worker import WorkerPool
+from tinyfuzz.grammar.load import load_grammar
 from tinyfuzz.strategy import from_grammar
-from tinyfuzz.worker import WorkerPool
 
 TINYPY = load_grammar("tinypy")
 PRODUCTIONS = {(name, k) for name, rule in TINYPY.rules.items() if len(rule.alternatives) > 1

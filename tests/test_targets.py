@@ -6,12 +6,11 @@ import sys
 
 import psutil
 import pytest
+from conftest import require_target
 
 from tinyfuzz.errors import TargetError
-from tinyfuzz.oracle import compare
-from tinyfuzz.targets import bundled_target_names, load_target
-
-from conftest import require_target
+from tinyfuzz.execution.oracle import compare
+from tinyfuzz.execution.targets import bundled_target_names, load_target
 
 
 def test_bundled_targets_load():
@@ -124,7 +123,7 @@ def test_hostile_programs_are_classified_and_leave_nothing_behind(name):
 @pytest.mark.pypy
 def test_pypy_agrees_on_tinypy_programs_and_set_order_is_documented():
     pypy = require_target("pypy")
-    from tinyfuzz.sampler import Sampler
+    from tinyfuzz.engine.sampler import Sampler
 
     sampler = Sampler("tinypy", seed=5)
     programs = [sampler.draw().source for _ in range(300)] + ["print({3, 1, 2})"]

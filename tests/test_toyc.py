@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tinyfuzz.oracle import compare
-from tinyfuzz.sampler import Sampler
-from tinyfuzz.targets import load_target
+from tinyfuzz.engine.sampler import Sampler
+from tinyfuzz.execution.oracle import compare
+from tinyfuzz.execution.targets import load_target
 
 TOYC = Path(__file__).resolve().parent.parent / "examples" / "toyc"
 FIXES = ("TOYC_FIX_DIV", "TOYC_FIX_NOT", "TOYC_FIX_RANGE")

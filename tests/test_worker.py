@@ -5,7 +5,7 @@ import os
 import psutil
 import pytest
 
-from tinyfuzz.worker import Limits, Worker, WorkerPool
+from tinyfuzz.execution.worker import Limits, Worker, WorkerPool
 
 
 @pytest.fixture

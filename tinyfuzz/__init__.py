@@ -5,9 +5,8 @@ The public API: ``from_grammar`` and ``from_corpus`` (Hypothesis strategies), ``
 Imports are lazy so that ``import tinyfuzz`` stays cheap (a pytest plugin will import it at load).
 """
 
+from tinyfuzz._internal.version import __version__
 from tinyfuzz.errors import GrammarError, InvalidArgument, TargetError, TinyfuzzError
-
-__version__ = "0.1.0"
 
 __all__ = ["from_grammar", "from_corpus", "generate_dataset", "load_grammar", "parse_bnf", "Sampler", "Program",
            "GrammarError", "InvalidArgument", "TargetError", "TinyfuzzError"]
@@ -15,11 +14,11 @@ __all__ = ["from_grammar", "from_corpus", "generate_dataset", "load_grammar", "p
 _LAZY = {
     "from_grammar": "tinyfuzz.strategy",
     "from_corpus": "tinyfuzz.strategy",
-    "generate_dataset": "tinyfuzz.dataset",
-    "load_grammar": "tinyfuzz.grammar",
-    "parse_bnf": "tinyfuzz.grammar",
-    "Sampler": "tinyfuzz.sampler",
-    "Program": "tinyfuzz.derivation",
+    "generate_dataset": "tinyfuzz.corpus.dataset",
+    "load_grammar": "tinyfuzz.grammar.load",
+    "parse_bnf": "tinyfuzz.grammar.bnf",
+    "Sampler": "tinyfuzz.engine.sampler",
+    "Program": "tinyfuzz.engine.derivation",
 }
 
 

@@ -58,8 +58,8 @@ def main() -> None:
 @_user_errors
 def generate(count, grammar, level, description, seed, output, fmt, workers, quiet) -> None:
     """Generate a dataset of programs with their outputs (the TinyPy generator, arXiv 2403.06503)."""
-    from tinyfuzz.dataset import generate_dataset
-    from tinyfuzz.grammar import load_grammar
+    from tinyfuzz.corpus.dataset import generate_dataset
+    from tinyfuzz.grammar.load import load_grammar
 
     if description is not None:
         _generate_described(description, count, grammar, level, seed, output, fmt, workers, quiet)
@@ -71,8 +71,14 @@ def generate(count, grammar, level, description, seed, output, fmt, workers, qui
                          workers=workers)
         return
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     console = Console(stderr=True)
     with Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -87,7 +93,7 @@ def generate(count, grammar, level, description, seed, output, fmt, workers, qui
 
 def _generate_described(description, count, grammar, level, seed, output, fmt, workers,
                         quiet) -> None:
-    from tinyfuzz.describe import parse, write_programs
+    from tinyfuzz.describe.task import parse, write_programs
 
     constraints = parse(description)
     if constraints.unknown:  # a warning even with --quiet: what was asked may not be what is made
@@ -122,8 +128,8 @@ def run(targets, reference, programs) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from tinyfuzz.oracle import compare
-    from tinyfuzz.targets import load_target
+    from tinyfuzz.execution.oracle import compare
+    from tinyfuzz.execution.targets import load_target
 
     loaded = [load_target(reference)] + [load_target(t) for t in targets]
     sources = [Path(p).read_text(encoding="utf-8") for p in programs]
@@ -167,9 +173,9 @@ def shrink(target, reference, output, program) -> None:
     from pathlib import Path
 
     from tinyfuzz.errors import InvalidArgument
-    from tinyfuzz.oracle import compare
-    from tinyfuzz.shrink import reduce
-    from tinyfuzz.targets import load_target
+    from tinyfuzz.execution.oracle import compare
+    from tinyfuzz.execution.shrink import reduce
+    from tinyfuzz.execution.targets import load_target
 
     source = Path(program).read_text(encoding="utf-8")
     under_test, right = load_target(target), load_target(reference)
@@ -251,8 +257,10 @@ def fuzz(targets, reference, grammar, level, budget, workers, executor, db, cras
     from rich.live import Live
 
     from tinyfuzz._internal import live
-    from tinyfuzz.campaign import Campaign, CampaignConfig, parse_budget
-    from tinyfuzz.executor import make_executor
+    from tinyfuzz.campaign.config import CampaignConfig, parse_budget
+    from tinyfuzz.campaign.driver import Campaign
+    from tinyfuzz.campaign.executor import make_executor
+    from tinyfuzz.campaign.runner import close_runners
 
     config = CampaignConfig(targets=tuple(targets), reference=reference, grammar=grammar,
                             level=level, seed=seed, batch_size=batch_size, swarm=not no_swarm,
@@ -262,11 +270,11 @@ def fuzz(targets, reference, grammar, level, budget, workers, executor, db, cras
     workers = workers or os.cpu_count() or 1
     console = Console(stderr=True)
     if corpus:  # before any worker starts: a typo must not end the campaign in its first batch
-        from tinyfuzz.corpus import Corpus
+        from tinyfuzz.corpus.corpus import Corpus
 
         Corpus(corpus, existing=True).close()
     campaign = Campaign(config, db=db, budget=spent, workers=workers, crashes=crashes)
-    pool = make_executor(executor, workers)
+    pool = make_executor(executor, workers, on_leave=close_runners)
     campaign.executor = pool
     interrupted = False
     signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop: like Ctrl-C, with the summary
@@ -345,7 +353,7 @@ def report(db, output, campaign_id) -> None:
     DB: the campaign database (a SQLite file or a SQLAlchemy URL). The page shows the findings, the
     documented differences met, outcomes per target and plots; it needs no network to be read.
     """
-    from tinyfuzz.report import write_report
+    from tinyfuzz.campaign.report import write_report
 
     path = write_report(db, output, campaign_id)
     click.echo(f"wrote {path}", err=True)
@@ -375,7 +383,7 @@ def cover(grammar, output, start, seed, max_size, k) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from tinyfuzz.coverage import coverage_listing
+    from tinyfuzz.science.coverage import coverage_listing
 
     listing = coverage_listing(grammar, start=start, seed=seed, max_size=max_size, k=k)
     text = "".join(f"# program {i + 1} of {len(listing.programs)}\n{p.rstrip()}\n"
@@ -422,7 +430,7 @@ def grammar_diff_command(first, second, samples, seed) -> None:
     programs are parsed with an Earley parser of the other; programs one accepts and the other
     does not are printed, shortest first. Exits with 1 when there is a counterexample.
     """
-    from tinyfuzz.parsing import grammar_diff
+    from tinyfuzz.science.grammar_diff import grammar_diff
 
     found = grammar_diff(first, second, samples=samples, seed=seed)
     for example in found:
@@ -449,7 +457,7 @@ def flaws(grammar, samples, seed, max_size) -> None:
     own Python grammar). Strings are only compiled, never run, in a worker process. Exits with 1
     when there are flaws.
     """
-    from tinyfuzz.flaws import find_flaws
+    from tinyfuzz.science.flaws import find_flaws
 
     report = find_flaws(grammar, samples=samples, seed=seed, max_size=max_size)
     click.echo(report.format())
@@ -485,7 +493,7 @@ def corpus_import(paths, db, grammar, reference, workers) -> None:
     """Add programs from PATHS: .py files, directories of them, datasets of tinyfuzz generate
     (.jsonl or the text format), or campaign stores (.sqlite, URL: their findings, as incorrect).
     Each program is run on the reference in a worker process to label it."""
-    from tinyfuzz.corpus import Corpus
+    from tinyfuzz.corpus.corpus import Corpus
 
     store = Corpus(db)
     for path in paths:
@@ -503,7 +511,7 @@ def corpus_import(paths, db, grammar, reference, workers) -> None:
 @_user_errors
 def corpus_generate(db, grammar, level, count, seed, reference) -> None:
     """Add COUNT programs drawn from a grammar."""
-    from tinyfuzz.corpus import Corpus
+    from tinyfuzz.corpus.corpus import Corpus
 
     _print_counts(Corpus(db).add_generated(grammar, count, seed=seed, level=level,
                                            reference=reference), grammar)
@@ -524,9 +532,9 @@ def corpus_mutate(db, grammar, count, operator, seed, reference) -> None:
     findings that ran cleanly on the reference."""
     from collections import Counter
 
-    from tinyfuzz.corpus import Corpus
+    from tinyfuzz.corpus.corpus import Corpus
+    from tinyfuzz.engine.mutate import MAX_PARENTS, Mutator, Parents
     from tinyfuzz.errors import InvalidArgument
-    from tinyfuzz.mutate import MAX_PARENTS, Mutator, Parents
 
     store = Corpus(db)
     mutator = Mutator(grammar, seed=seed)
@@ -569,7 +577,7 @@ def corpus_mutate(db, grammar, count, operator, seed, reference) -> None:
 @_user_errors
 def corpus_export(db, output, label, grammar) -> None:
     """Write the corpus (or one label, one grammar) out."""
-    from tinyfuzz.corpus import Corpus
+    from tinyfuzz.corpus.corpus import Corpus
 
     click.echo(f"{Corpus(db).export(output, label=label, grammar=grammar):,} programs -> {output}")
 
@@ -582,7 +590,7 @@ def corpus_stats(db) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from tinyfuzz.corpus import Corpus
+    from tinyfuzz.corpus.corpus import Corpus
 
     stats = Corpus(db).stats()
     console = Console()
@@ -623,9 +631,9 @@ _THREADS_OPTION = click.option(
 def learn_command(db, grammar, files, output, trials, epochs, seed, threads) -> None:
     """Train an LSTM language model of programs for tinyfuzz sample (needs the learn extra:
     pip install 'tinyfuzz[learn]')."""
-    from tinyfuzz import learn
+    from tinyfuzz.learn import lstm as learn
     from tinyfuzz._internal.files import check_writable
-    from tinyfuzz.corpus import Corpus, read_programs
+    from tinyfuzz.corpus.corpus import Corpus, read_programs
     from tinyfuzz.errors import InvalidArgument
 
     if not db and not files:
@@ -685,9 +693,9 @@ def sample_command(model_file, count, output, db, temperature, seed, reference, 
     them. Prints the validity rate and the novelty (share not in the training corpus)."""
     import json
 
-    from tinyfuzz import learn
+    from tinyfuzz.learn import lstm as learn
     from tinyfuzz._internal.files import atomic_file, check_writable
-    from tinyfuzz.corpus import Corpus
+    from tinyfuzz.corpus.corpus import Corpus
 
     if output:
         check_writable(output)

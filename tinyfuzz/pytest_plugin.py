@@ -66,7 +66,7 @@ def _load_targets(config) -> dict:
     if not specs:
         return {}
     from tinyfuzz.errors import TargetError
-    from tinyfuzz.targets import load_target
+    from tinyfuzz.execution.targets import load_target
 
     loaded = {}
     for spec in specs:
@@ -107,7 +107,7 @@ def tinyfuzz_target(request, pytestconfig):
 
 @pytest.fixture(scope="session")
 def tinyfuzz_reference(pytestconfig):
-    from tinyfuzz.targets import load_target
+    from tinyfuzz.execution.targets import load_target
 
     return load_target(pytestconfig.getoption("tinyfuzz_reference"))
 
@@ -161,14 +161,14 @@ class Differential:
         return settings(settings.get_profile("tinyfuzz-" + self.config.getoption("tinyfuzz_profile")))
 
     def difference(self, source: str):
-        from tinyfuzz.oracle import compare
+        from tinyfuzz.execution.oracle import compare
 
         expected = self.pools.run(self.reference, source)
         observed = self.pools.run(self.target, source)
         return compare(expected, observed, self.target)
 
     def check(self, source: str) -> None:
-        from tinyfuzz.findings import Finding, finding_path, save_finding
+        from tinyfuzz.execution.findings import Finding, finding_path, save_finding
 
         difference = self.difference(source)
         if difference is None or not difference.is_bug:
@@ -193,8 +193,8 @@ class Differential:
             return
         from dataclasses import replace
 
-        from tinyfuzz.findings import save_finding
-        from tinyfuzz.shrink import reduce
+        from tinyfuzz.execution.findings import save_finding
+        from tinyfuzz.execution.shrink import reduce
 
         signature = self.last.signature
 
@@ -236,9 +236,9 @@ class CrashItem(pytest.Item):
         self.spec = spec
 
     def runtest(self) -> None:
-        from tinyfuzz.findings import read_finding
-        from tinyfuzz.oracle import compare
-        from tinyfuzz.targets import load_target
+        from tinyfuzz.execution.findings import read_finding
+        from tinyfuzz.execution.oracle import compare
+        from tinyfuzz.execution.targets import load_target
 
         saved = read_finding(self.path)
         target = self.config._tinyfuzz_targets[self.spec]

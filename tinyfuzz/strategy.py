@@ -1,5 +1,5 @@
 """Grammars compiled into Hypothesis strategies: ``from_grammar``, and ``from_corpus`` (mutants and
-offspring of a corpus's programs, made by ``mutate.py``).
+offspring of a corpus's programs, made by ``engine/mutate.py``).
 
 Every choice of the derivation engine (which alternative, which bound name) is one
 ``st.integers(0, n - 1)`` draw, and every expansion of a rule is a nested draw (a Hypothesis span,
@@ -22,11 +22,18 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from tinyfuzz.derivation import (CompiledGrammar, Infeasible, Program, check_budget, derive,
-                                 program_from)
+from tinyfuzz.engine.derivation import (
+    CompiledGrammar,
+    Infeasible,
+    Program,
+    check_budget,
+    derive,
+    program_from,
+)
+from tinyfuzz.engine.sampler import DEFAULT_MAX_SIZE
 from tinyfuzz.errors import InvalidArgument
-from tinyfuzz.grammar import Grammar, load_grammar
-from tinyfuzz.sampler import DEFAULT_MAX_SIZE
+from tinyfuzz.grammar.load import load_grammar
+from tinyfuzz.grammar.model import Grammar
 
 
 @lru_cache(maxsize=None)
@@ -102,7 +109,7 @@ def from_corpus(corpus, grammar: Grammar | str | Path = "python", *, operator: s
                 level: str | None = None, python_version: tuple | None = None
                 ) -> st.SearchStrategy[Program]:
     """A strategy of programs mutated and crossed over from a corpus's programs (its correct ones
-    and the findings that ran cleanly on the reference; ``mutate.py``): a subtree derived afresh,
+    and the findings that ran cleanly on the reference; ``engine/mutate.py``): a subtree derived afresh,
     a terminal redrawn, or a subtree taken from another program, all through the grammar's
     semantic layer, so they stay valid like generated programs.
 
@@ -111,12 +118,12 @@ def from_corpus(corpus, grammar: Grammar | str | Path = "python", *, operator: s
     regenerate, point or crossover (default: each at random). Every choice is a Hypothesis draw,
     so examples replay from the database and shrink toward the first parent and simpler subtrees.
     """
-    from tinyfuzz.mutate import MAX_PARENTS, OPERATORS, Mutator, Parents
+    from tinyfuzz.engine.mutate import MAX_PARENTS, OPERATORS, Mutator, Parents
 
     if operator is not None and operator not in OPERATORS:
         raise InvalidArgument(f"operator={operator!r}: must be one of {', '.join(OPERATORS)} or None")
     if isinstance(corpus, (str, Path)):
-        from tinyfuzz.corpus import Corpus
+        from tinyfuzz.corpus.corpus import Corpus
 
         store = Corpus(corpus, existing=True)
         sources, trees = store.parents(load_grammar(grammar).name, limit=MAX_PARENTS)

@@ -1,8 +1,8 @@
 """The interestingness test of the reduction tasks: the buggy target still disagrees with CPython,
-with the same finding signature (``tinyfuzz.oracle``: same kind of difference, same exceptions, the
+with the same finding signature (``tinyfuzz.execution.oracle``: same kind of difference, same exceptions, the
 first differing output line of the same shape) as the original program.
 
-Both implementations run in warm workers (``tinyfuzz.worker.Worker``), never in this process:
+Both implementations run in warm workers (``tinyfuzz.execution.worker.Worker``), never in this process:
 CPython is tinyfuzz's own ``_runner.py``, the buggy one is ``truncdiv_runner.py`` beside this file.
 Usable in-process (``DifferentialTest``) or as a command for external reducers::
 
@@ -18,8 +18,8 @@ from types import SimpleNamespace
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))  # the repository root, for ``tinyfuzz``
 
-from tinyfuzz.oracle import compare  # noqa: E402
-from tinyfuzz.worker import Limits, Worker  # noqa: E402
+from tinyfuzz.execution.oracle import compare  # noqa: E402
+from tinyfuzz.execution.worker import Limits, Worker  # noqa: E402
 
 BUGGY_RUNNER = HERE / "truncdiv_runner.py"
 TASKS = {"floordiv59": HERE / "floordiv59.py"}

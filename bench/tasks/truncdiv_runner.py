@@ -1,6 +1,6 @@
 """A deliberately buggy Python for the reduction benchmark: CPython whose ``//`` truncates toward zero.
 
-It is tinyfuzz's own worker (``tinyfuzz/_runner.py``, same JSON-lines protocol) with ``compile``
+It is tinyfuzz's own worker (``tinyfuzz/execution/_runner.py``, same JSON-lines protocol) with ``compile``
 replaced, for the programs it runs, by one that first rewrites every floor division (``a // b``,
 ``a //= b``) into a call of ``__truncdiv__``, which rounds toward zero like C does. Floor and
 truncating division agree unless exactly one operand is negative, so only such lines show the bug.
@@ -18,7 +18,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 if sys.path and os.path.abspath(sys.path[0] or ".") == _HERE:
     del sys.path[0]  # programs must not import the benchmark's files
 _spec = importlib.util.spec_from_file_location(
-    "_runner", os.path.join(_HERE, os.pardir, os.pardir, "tinyfuzz", "_runner.py"))
+    "_runner", os.path.join(_HERE, os.pardir, os.pardir, "tinyfuzz", "execution", "_runner.py"))
 _runner = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_runner)
 

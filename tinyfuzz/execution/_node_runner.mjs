@@ -1,0 +1,105 @@
+// The warm worker for Python implementations that run under node (MicroPython and Pyodide, both
+// WebAssembly). It speaks tinyfuzz's worker protocol (tinyfuzz/execution/_runner.py documents it): one JSON
+// request per line on stdin, one JSON response per line on stdout.
+//
+//   node _node_runner.mjs micropython /path/to/micropython.mjs
+//   node _node_runner.mjs pyodide /path/to/pyodide.mjs
+//
+// Each program runs in a fresh globals dict named __main__. A program cannot be interrupted from
+// inside (WebAssembly has no signals), so before each program this writes {"started": i}: the
+// harness then kills this process when program i overruns, and knows which program did it.
+// If the engine itself fails (a program exited it), the process exits: the harness restarts it.
+import { writeSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
+
+const [engine, modulePath] = process.argv.slice(2);
+const decoder = new TextDecoder();
+let captured = "";
+
+async function load() {
+  const module = await import(pathToFileURL(modulePath).href);
+  if (engine === "micropython") {
+    const mp = await module.loadMicroPython({
+      stdout: (bytes) => capture(typeof bytes === "string" ? bytes : decoder.decode(bytes)),
+      linebuffer: false,
+      heapsize: 256 * 1024 * 1024,
+    });
+    return (source) => mp.runPython(
+      `exec(${JSON.stringify(source)}, {'__name__': '__main__'})`);
+  }
+  if (engine === "pyodide") {
+    const py = await module.loadPyodide();
+    py.setStdout({ write: (buffer) => { capture(decoder.decode(buffer)); return buffer.length; } });
+    const newDict = py.globals.get("dict");
+    return (source) => {
+      const namespace = newDict();
+      namespace.set("__name__", "__main__");
+      try {
+        py.runPython(source, { globals: namespace });
+      } finally {
+        py.runPython("import sys\nsys.stdout.flush()");
+        namespace.destroy();
+      }
+    };
+  }
+  throw new Error(`unknown engine ${engine}: use micropython or pyodide`);
+}
+
+let outputLimit = 1 << 20;
+let overflow = false;
+
+function capture(text) {  // keeps no more than the limit: a flood of output costs nothing more
+  if (captured.length <= outputLimit) captured += text;
+  else overflow = true;
+}
+
+function send(message) {  // all of it: stdout may be a non-blocking pipe that takes it in parts
+  const bytes = Buffer.from(JSON.stringify(message) + "\n");
+  let written = 0;
+  while (written < bytes.length) {
+    try {
+      written += writeSync(1, bytes, written);
+    } catch (error) {
+      if (error.code !== "EAGAIN") throw error;
+    }
+  }
+}
+
+function outcome(run, source) {
+  captured = "";
+  overflow = false;
+  const start = performance.now();
+  let status = "ok", excType = "", excMessage = "";
+  try {
+    run(source);
+  } catch (error) {
+    if (error && error.type) {  // a Python exception: its type and the traceback's last line
+      excType = error.type;
+      status = excType === "MemoryError" ? "oom" : "exception";
+      const lines = String(error.message).trimEnd().split("\n");
+      const last = lines[lines.length - 1];
+      excMessage = last.startsWith(excType + ":") ? last.slice(excType.length + 1).trim() : "";
+    } else {  // the engine itself failed (it exited, or ran out of memory): this process is done
+      process.exit(70);
+    }
+  }
+  const seconds = (performance.now() - start) / 1000;
+  if (overflow || captured.length > outputLimit) {
+    return ["output-limit", captured.slice(0, outputLimit), "", "", seconds];
+  }
+  return [status, captured, excType, excMessage, seconds];
+}
+
+const run = await load();
+const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+for await (const line of lines) {
+  if (!line) continue;
+  const request = JSON.parse(line);
+  outputLimit = request.output_limit ?? 1 << 20;
+  const results = request.programs.map((source, index) => {
+    send({ started: index });  // the harness's per-program deadline
+    return outcome(run, source);
+  });
+  send({ results });
+}

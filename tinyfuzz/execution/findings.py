@@ -1,0 +1,100 @@
+"""Findings and the crash store: ``crashes/<target>/<signature>.py``.
+
+A finding file is the minimal program under a header of ``# key: value`` lines (target, kind,
+signature, expected and observed outcomes, tinyfuzz version, the one command that reproduces it, and
+``status``: ``open``, or ``expected`` for a difference a user marks as accepted). Files are written
+atomically (a temporary file in the same folder, then ``os.replace``), and one signature keeps one
+file: a smaller program replaces a larger one, never the reverse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinyfuzz._internal.version import __version__
+from tinyfuzz._internal.files import atomic_file
+from tinyfuzz.execution.worker import Outcome
+
+HEADER_END = "# ---"
+
+
+@dataclass(frozen=True)
+class Finding:
+    target: str  # the target's name, as in crashes/<target>/
+    target_spec: str  # what --target was given (a bundled name or a .toml path): to reproduce
+    kind: str
+    signature: str
+    source: str
+    expected: Outcome
+    observed: Outcome
+    reference: str = "cpython"
+
+
+def _describe(outcome: Outcome) -> str:
+    text = outcome.status
+    if outcome.exc_type:
+        text += f" {outcome.exc_type}: {outcome.exc_message}"[:200]
+    return text + f"; stdout {outcome.stdout[:200]!r}"
+
+
+def render(finding: Finding, status: str = "open") -> str:
+    lines = [
+        "# tinyfuzz finding",
+        f"# target: {finding.target}",
+        f"# target-spec: {finding.target_spec}",
+        f"# reference: {finding.reference}",
+        f"# kind: {finding.kind}",
+        f"# signature: {finding.signature}",
+        f"# expected ({finding.reference}): {_describe(finding.expected)}",
+        f"# observed ({finding.target}): {_describe(finding.observed)}",
+        f"# tinyfuzz: {__version__}",
+        f"# reproduce: tinyfuzz run --reference {finding.reference} --target {finding.target_spec} "
+        f"crashes/{finding.target}/{finding.signature}.py",
+        f"# status: {status}  (open: fails while the target differs; expected: a known difference)",
+        HEADER_END,
+    ]
+    return "\n".join(lines) + "\n" + finding.source.rstrip("\n") + "\n"
+
+
+@dataclass(frozen=True)
+class SavedFinding:
+    path: Path
+    header: dict
+    source: str
+
+    @property
+    def expected_difference(self) -> bool:
+        return self.header.get("status", "open").split()[0] == "expected"
+
+
+def read_finding(path: Path) -> SavedFinding:
+    header: dict = {}
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.rstrip("\n") == HEADER_END:
+            return SavedFinding(path, header, "".join(lines[index + 1:]))
+        key, _, value = line[2:].partition(": ")
+        if value:
+            header[key.strip()] = value.strip()
+    return SavedFinding(path, header, "".join(lines))  # no header: the whole file is the program
+
+
+def finding_path(folder: str | Path, finding: Finding) -> Path:
+    return Path(folder) / finding.target / f"{finding.signature}.py"
+
+
+def save_finding(folder: str | Path, finding: Finding) -> Path:
+    """Write ``finding`` to ``folder/<target>/<signature>.py`` unless a program no larger is there."""
+    path = finding_path(folder, finding)
+    directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    status = "open"
+    if path.exists():
+        saved = read_finding(path)
+        if len(saved.source.strip()) <= len(finding.source.strip()):
+            return path
+        status = saved.header.get("status", "open").split()[0]  # keep a user's "expected" mark
+    with atomic_file(path, fsync=True) as handle:
+        handle.write(render(finding, status))
+    return path

@@ -1,0 +1,249 @@
+"""Targets: the Python implementations under test, each described by a TOML file in ``targets/``.
+
+A target file says how to start the implementation, how programs reach it, its Python version, its
+limits and its documented differences (see ``targets/README.md`` for every key). Two kinds:
+
+``worker``   a persistent process speaking the JSON-lines protocol of ``tinyfuzz/execution/_runner.py``
+             (CPython and PyPy run ``_runner.py`` itself; MicroPython and Pyodide run under node
+             with ``_node_runner.mjs``; a toy compiler can implement the protocol in a few lines).
+``command``  one process per program: the command line gets the program's file as ``{file}``; the
+             outcome is read from its exit code, stdout and a Python-style traceback on stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from tinyfuzz._internal.data import data_dir
+from tinyfuzz.errors import TargetError
+from tinyfuzz.execution.worker import (
+    RUNNER,
+    Limits,
+    Outcome,
+    WorkerPool,
+    memory_limiter,
+    reap,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+NODE_RUNNER = str(Path(__file__).with_name("_node_runner.mjs"))
+KINDS = ("worker", "command")
+DIFFERENCE_KINDS = ("output", "exception-type", "exception-message", "crash", "hang")
+
+
+@dataclass(frozen=True)
+class KnownDifference:
+    """A documented difference: it explains a difference of ``kind`` when its conditions hold."""
+
+    id: str
+    description: str
+    kind: str
+    exc_types: tuple = ()  # only when the reference raised one of these
+    normalize: tuple = ()  # names of normalizers that make both sides equal
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    kind: str
+    command: tuple
+    python_version: tuple | None
+    limits: Limits
+    description: str = ""
+    install: str = ""
+    normalize: tuple = ()  # normalizers applied to this target's and the reference's outcomes
+    known: tuple = ()  # KnownDifference, in order
+    env: dict = field(default_factory=dict)
+    path: str = ""
+
+    def argv(self, file: str = "program.py") -> list[str]:
+        """The command line with its placeholders filled; raises TargetError if it cannot run
+        (so ``target.argv()`` is also the check that a target is usable)."""
+        values = {"python": sys.executable, "runner": RUNNER, "node_runner": NODE_RUNNER,
+                  "target_dir": str(Path(self.path).resolve().parent)}
+        if any("{npm_root}" in part for part in self.command):
+            values["npm_root"] = npm_root()
+        values["file"] = file
+        argv = [part.format(**values) for part in self.command]
+        if shutil.which(argv[0]) is None:
+            raise TargetError(f"target {self.name}: {argv[0]} not found"
+                              + (f": {self.install}" if self.install else ""))
+        for part in argv[1:]:
+            if part.endswith((".mjs", ".js")) and not Path(part).exists():
+                raise TargetError(f"target {self.name}: {part} not found"
+                                  + (f": {self.install}" if self.install else ""))
+        return argv
+
+    def pool(self, size: int = 1) -> "WorkerPool | CommandPool":
+        if self.kind == "command":
+            return CommandPool(self)
+        return WorkerPool(size, argv=self.argv(), limits=self.limits, env=self.env or None)
+
+    def run(self, programs: Sequence[str]) -> list[Outcome]:
+        """Run programs on a fresh pool of one worker (for a handful; campaigns keep pools warm)."""
+        with self.pool(1) as pool:
+            return [outcome for batch in pool.map(iter([list(programs)])) for outcome in batch]
+
+
+@functools.lru_cache(maxsize=1)
+def npm_root() -> str:
+    """Where npm packages for node targets live: $TINYFUZZ_NODE_MODULES, else npm's global root."""
+    configured = os.environ.get("TINYFUZZ_NODE_MODULES")
+    if configured:
+        return configured
+    if shutil.which("npm") is None:
+        raise TargetError("npm not found: install Node.js and npm (apt-get install nodejs npm)")
+    result = subprocess.run(["npm", "root", "-g"], capture_output=True, text=True, timeout=60)
+    return result.stdout.strip()
+
+
+def bundled_target_names() -> list[str]:
+    return sorted(p.stem for p in data_dir("targets").glob("*.toml"))
+
+
+def load_target(name_or_path: str | Path) -> Target:
+    """A bundled target by name (``pypy``) or a target file by path."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = data_dir("targets") / f"{name_or_path}.toml"
+    if not path.is_file():
+        raise TargetError(f"unknown target {str(name_or_path)!r}: use one of "
+                          f"{', '.join(bundled_target_names())} or a path to a .toml file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise TargetError(f"{path}: malformed TOML: {error}") from None
+    return _target_from(data, path)
+
+
+def _target_from(data: dict, path: Path) -> Target:
+    def need(key, kind=str):
+        if key not in data:
+            raise TargetError(f"{path}: missing key {key!r}: see targets/README.md")
+        if not isinstance(data[key], kind):
+            raise TargetError(f"{path}: {key!r} must be a {kind.__name__}, not {data[key]!r}")
+        return data[key]
+
+    kind = data.get("kind", "worker")
+    if kind not in KINDS:
+        raise TargetError(f"{path}: kind = {kind!r}: use one of {', '.join(KINDS)}")
+    command = need("command", list)
+    if not command or not all(isinstance(part, str) for part in command):
+        raise TargetError(f"{path}: 'command' must be a non-empty list of strings")
+    if kind == "command" and not any("{file}" in part for part in command):
+        raise TargetError(f"{path}: a command target needs {{file}} in 'command'")
+    version = data.get("python_version")
+    if version == "harness":  # the interpreter running tinyfuzz
+        version = ".".join(map(str, sys.version_info[:2]))
+    if version is not None:
+        try:
+            version = tuple(int(x) for x in str(version).split("."))[:2]
+        except ValueError:
+            raise TargetError(f"{path}: python_version = {version!r}: write it like \"3.9\"") from None
+    limits = data.get("limits", {})
+    unknown = set(limits) - {"timeout", "memory_mb", "output_limit", "batch_slack", "startup"}
+    if unknown:
+        raise TargetError(f"{path}: unknown [limits] keys {sorted(unknown)}: use timeout, "
+                          "memory_mb, output_limit, batch_slack, startup")
+    known = []
+    for entry in data.get("known", []):
+        if entry.get("kind") not in DIFFERENCE_KINDS:
+            raise TargetError(f"{path}: [[known]] {entry.get('id')!r}: kind must be one of "
+                              f"{', '.join(DIFFERENCE_KINDS)}")
+        for name in entry.get("normalize", []):
+            _check_normalizer(name, path)
+        known.append(KnownDifference(entry["id"], entry.get("description", ""), entry["kind"],
+                                     tuple(entry.get("exc_types", ())),
+                                     tuple(entry.get("normalize", ()))))
+    for name in data.get("normalize", []):
+        _check_normalizer(name, path)
+    return Target(name=data.get("name", path.stem), kind=kind, command=tuple(command),
+                  python_version=version,
+                  limits=Limits(**limits), description=data.get("description", ""),
+                  install=data.get("install", ""), normalize=tuple(data.get("normalize", ())),
+                  known=tuple(known), env=dict(data.get("env", {})), path=str(path))
+
+
+def _check_normalizer(name: str, path: Path) -> None:
+    from tinyfuzz.execution.oracle import NORMALIZERS
+
+    if name not in NORMALIZERS:
+        raise TargetError(f"{path}: unknown normalizer {name!r}: use one of "
+                          f"{', '.join(sorted(NORMALIZERS))}")
+
+
+class CommandPool:
+    """Runs each program as its own process (``command`` targets): no warm worker to reuse."""
+
+    _FILE = "\0file\0"  # stands for the program's path in the command, resolved once
+
+    def __init__(self, target: Target):
+        self.target = target
+        self.size = 1
+        self.argv = target.argv(self._FILE)  # fails now if the command is missing
+
+    def run_one(self, source: str) -> Outcome:
+        limits = self.target.limits
+        with tempfile.TemporaryDirectory(prefix="tinyfuzz-") as folder:
+            file = os.path.join(folder, "program.py")
+            with open(file, "w", encoding="utf-8") as handle:
+                handle.write(source)
+            start = time.perf_counter()
+            proc = subprocess.Popen([part.replace(self._FILE, file) for part in self.argv],
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, cwd=folder,
+                                    preexec_fn=memory_limiter(limits.memory_mb),
+                                    env={**os.environ, **self.target.env})
+            try:
+                out, err = proc.communicate(timeout=limits.timeout + limits.batch_slack)
+            except subprocess.TimeoutExpired:
+                reap(proc.pid)
+                proc.communicate()
+                return Outcome("timeout", seconds=time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+        stdout = out.decode("utf-8", "replace")
+        if len(stdout) > limits.output_limit:
+            return Outcome("output-limit", stdout[:limits.output_limit], seconds=seconds)
+        return outcome_from_process(proc.returncode, stdout, err.decode("utf-8", "replace"),
+                                    seconds)
+
+    def map(self, batches):
+        for batch in batches:
+            yield [self.run_one(source) for source in batch]
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "CommandPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def outcome_from_process(returncode: int, stdout: str, stderr: str, seconds: float) -> Outcome:
+    """Read an outcome from a finished process: a traceback's last line names the exception."""
+    if returncode == 0:
+        return Outcome("ok", stdout, seconds=seconds)
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    if returncode > 0 and lines and any(line.startswith("Traceback") for line in lines):
+        exc_type, _, message = lines[-1].partition(":")
+        if exc_type.replace(".", "").replace("_", "").isalnum():
+            return Outcome("exception", stdout, exc_type.rsplit(".", 1)[-1], message.strip(),
+                           seconds)
+    signal = f"signal {-returncode}" if returncode < 0 else f"exit code {returncode}"
+    return Outcome("crash", stdout, exc_message=signal, seconds=seconds)

@@ -1,0 +1,39 @@
+"""``load_grammar``: a grammar by bundled name, by path (``.bnf`` or ``.lark``) or ``lark:NAME``.
+
+Memoized by what the argument resolves to (the file's path and its modification stamp), so every
+cache keyed by grammar identity downstream (compiled grammars, parsers) hits whether a caller passes
+a name, a path or the loaded grammar.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tinyfuzz.grammar.bnf import parse_bnf
+from tinyfuzz.grammar.model import Grammar
+
+
+def load_grammar(name_or_path: str | Path | Grammar) -> Grammar:
+    """Load a grammar by bundled name (``tinypy``, ``python``), by path to a ``.bnf`` file, or a
+    Lark grammar: a ``.lark`` path or ``lark:python`` (``tinyfuzz.grammar.lark_loader``)."""
+    if isinstance(name_or_path, Grammar):
+        return name_or_path
+    if str(name_or_path).startswith("lark:") or str(name_or_path).endswith(".lark"):
+        from tinyfuzz.grammar.lark_loader import load_lark_grammar
+
+        return load_lark_grammar(name_or_path)
+    from tinyfuzz._internal.data import bundled_grammar_path
+
+    path = Path(name_or_path)
+    if not path.suffix and not path.exists():
+        path = bundled_grammar_path(str(name_or_path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        from tinyfuzz._internal.data import bundled_grammar_names
+        from tinyfuzz.errors import InvalidArgument
+
+        raise InvalidArgument(
+            f"grammar {str(name_or_path)!r} not found: give a path to a .bnf file or one of the "
+            f"bundled grammars: {', '.join(bundled_grammar_names())}") from None
+    return parse_bnf(text, str(path))
