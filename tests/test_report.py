@@ -14,8 +14,9 @@ from click.testing import CliRunner
 import tinyfuzz.corpus.store
 from tinyfuzz.campaign.report import write_report
 from tinyfuzz.cli import main
-from tinyfuzz.corpus.store import Store
+from tinyfuzz.corpus.store import BatchRecord, BatchResult, Store
 from tinyfuzz.errors import InvalidArgument
+from tinyfuzz.execution.findings import DocumentedDifference, Finding
 from tinyfuzz.execution.worker import Outcome
 
 CHROMIUM = "/usr/bin/chromium"
@@ -41,9 +42,7 @@ class Clock:
 
 
 def finding(target, signature, source, expected, observed, hits=1):
-    return {"target": target, "target_spec": target, "reference": "cpython", "kind": "output",
-            "signature": signature, "source": source, "expected": expected,
-            "observed": observed, "hits": hits}
+    return Finding(target, target, "output", signature, source, expected, observed, hits=hits)
 
 
 def build_store(path: Path, monkeypatch, batches=6, config=CONFIG) -> Store:
@@ -56,28 +55,30 @@ def build_store(path: Path, monkeypatch, batches=6, config=CONFIG) -> Store:
     for index in range(batches):
         clock.now += 60
         programs = 100
-        batch = {"index": index, "seed": index, "excluded": ["match"] if index % 2 else [],
-                 "programs": programs, "seconds": 55.0,
-                 "outcomes": {t: {"ok": 90, "exception": 9, "timeout": 1}
-                              for t in ["cpython", "pypy", "micropython"]},
-                 "features": {"if": 60, "for": 40 + index, "function": 30, "list": 25, "dict": 5},
-                 "bugs": 1 if index in (1, 3) else 0, "known": 2, "flaky": index % 2}
+        batch = BatchRecord(index=index, seed=index, excluded=("match",) if index % 2 else (),
+                            programs=programs, seconds=55.0,
+                            outcomes={t: {"ok": 90, "exception": 9, "timeout": 1}
+                                      for t in ["cpython", "pypy", "micropython"]},
+                            features={"if": 60, "for": 40 + index, "function": 30, "list": 25,
+                                      "dict": 5},
+                            bugs=1 if index in (1, 3) else 0, known=2, flaky=index % 2)
         findings, known = [], []
         if index == 1:
             findings.append(finding("pypy", "a1b2c3", ESCAPED, Outcome("ok", "True\n"),
                                     Outcome("ok", "<class 'bool'> & more\n"), hits=3))
-            known.append({"target": "micropython", "known": "float-repr", "kind": "output",
-                          "hits": 2, "source": KNOWN, "expected": Outcome("ok", "1e+16\n"),
-                          "observed": Outcome("ok", "1e16\n")})
+            known.append(DocumentedDifference("micropython", "float-repr", "output", KNOWN,
+                                              Outcome("ok", "1e+16\n"), Outcome("ok", "1e16\n"),
+                                              hits=2))
         if index == 3:
             first = "y = 3\n" + OVERFLOW + "z = y\n"
-            new = store.record_batch(campaign.id, batch, [finding(
+            new = store.record_batch(campaign.id, BatchResult(batch, (finding(
                 "micropython", "d4e5f6", first, Outcome("ok", "1" + "0" * 40 + "\n"),
-                Outcome("exception", "", "OverflowError", "overflow"))], [], clock.now - START)
+                Outcome("exception", "", "OverflowError", "overflow")),)), clock.now - START)
             store.record_shrunk(new[0].id, OVERFLOW, Outcome("ok", "1" + "0" * 40 + "\n"),
                                 Outcome("exception", "", "OverflowError", "overflow"))
             continue
-        store.record_batch(campaign.id, batch, findings, known, clock.now - START)
+        store.record_batch(campaign.id, BatchResult(batch, tuple(findings), tuple(known)),
+                           clock.now - START)
     return store
 
 

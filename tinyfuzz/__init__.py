@@ -5,7 +5,7 @@ The public API: ``from_grammar`` and ``from_corpus`` (Hypothesis strategies), ``
 Imports are lazy so that ``import tinyfuzz`` stays cheap (a pytest plugin will import it at load).
 """
 
-from tinyfuzz._internal.version import __version__
+from tinyfuzz._internal.version import __version__ as __version__  # re-exported
 from tinyfuzz.errors import GrammarError, InvalidArgument, TargetError, TinyfuzzError
 
 __all__ = ["from_grammar", "from_corpus", "generate_dataset", "load_grammar", "parse_bnf", "Sampler", "Program",

@@ -48,8 +48,9 @@ def main() -> None:
                    "below 20\": constructs, constants and names read from it are imposed and "
                    "checked (pip install 'tinyfuzz[describe]').")
 @click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same file.")
-@click.option("-o", "--output", required=True, type=click.Path(),
-              help="File to write; it appears only once complete.")
+@click.option("-o", "--output", required=True, type=click.Path(allow_dash=True),
+              help="File to write; it appears only once complete. '-': standard output (the "
+                   "summary goes to standard error).")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
               help="text: the paper's format (program, '# output', '# <line>'); jsonl: one object a line.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
@@ -128,21 +129,25 @@ def run(targets, reference, programs) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from tinyfuzz.execution.oracle import compare
+    from tinyfuzz.execution.pair import DifferentialPair, Pools
     from tinyfuzz.execution.targets import load_target
 
-    loaded = [load_target(reference)] + [load_target(t) for t in targets]
+    right = load_target(reference)
+    loaded = [right] + [load_target(t) for t in targets]
     sources = [Path(p).read_text(encoding="utf-8") for p in programs]
-    outcomes = {t.name: t.run(sources) for t in loaded}  # each target: one warm worker, all programs
+    with Pools() as pools:  # each side: one warm worker, all programs
+        pairs = [DifferentialPair(right, target, pools) for target in loaded[1:]]
+        expected = pairs[0].expected(sources)
+        observed = [pair.observe(sources, expected) for pair in pairs]
     console = Console()
     bugs = 0
     for index, path in enumerate(programs):
         table = Table(title=path, show_lines=True)
         table.add_column("")
         for target in loaded:
-            table.add_column(target.name + (" (reference)" if target is loaded[0] else ""))
-        row = [outcomes[t.name][index] for t in loaded]
-        differences = [compare(row[0], outcome, target) for target, outcome in zip(loaded[1:], row[1:])]
+            table.add_column(target.name + (" (reference)" if target is right else ""))
+        row = [expected[index]] + [outcomes[index] for outcomes, _ in observed]
+        differences = [found[index] for _, found in observed]
         styles = [""] + ["" if d is None else "yellow" if d.known else "bold red" for d in differences]
         table.add_row("status", *(f"[{s}]{o.status}[/]" if s else o.status for s, o in zip(styles, row)))
         table.add_row("stdout", *(_clip(o.stdout) for o in row))
@@ -173,30 +178,19 @@ def shrink(target, reference, output, program) -> None:
     from pathlib import Path
 
     from tinyfuzz.errors import InvalidArgument
-    from tinyfuzz.execution.oracle import compare
-    from tinyfuzz.execution.shrink import reduce
+    from tinyfuzz.execution.pair import DifferentialPair
     from tinyfuzz.execution.targets import load_target
 
     source = Path(program).read_text(encoding="utf-8")
-    under_test, right = load_target(target), load_target(reference)
-    with right.pool(1) as right_pool, under_test.pool(1) as test_pool:
-        def difference(candidate: str):
-            (expected,) = next(right_pool.map(iter([[candidate]])))
-            (observed,) = next(test_pool.map(iter([[candidate]])))
-            return compare(expected, observed, under_test)
-
-        first = difference(source)
+    with DifferentialPair(load_target(reference), load_target(target)) as pair:
+        first = pair.difference(source)
         if first is None or not first.is_bug:
-            raise InvalidArgument(f"{program}: {under_test.name} does not differ from {right.name} "
-                                  "on it in an undocumented way: nothing to shrink")
-
-        def same_finding(candidate: str) -> bool:
-            found = difference(candidate)
-            return found is not None and found.signature == first.signature
-
-        result = reduce(source, same_finding)
+            raise InvalidArgument(f"{program}: {pair.target.name} does not differ from "
+                                  f"{pair.reference.name} on it in an undocumented way: nothing "
+                                  "to shrink")
+        result = pair.shrink(source, first.signature)
     click.echo(f"{first.kind} (signature {first.signature}): {len(source)} -> "
-               f"{len(result.source)} characters in {result.tests_run} test runs", err=True)
+               f"{len(result.source)} characters in {result.tests} test runs", err=True)
     if output:
         Path(output).write_text(result.source, encoding="utf-8")
     else:
@@ -633,7 +627,8 @@ def learn_command(db, grammar, files, output, trials, epochs, seed, threads) -> 
     pip install 'tinyfuzz[learn]')."""
     from tinyfuzz.learn import lstm as learn
     from tinyfuzz._internal.files import check_writable
-    from tinyfuzz.corpus.corpus import Corpus, read_programs
+    from tinyfuzz.corpus.corpus import Corpus
+    from tinyfuzz.corpus.formats import read_programs
     from tinyfuzz.errors import InvalidArgument
 
     if not db and not files:
@@ -691,11 +686,10 @@ def sample_command(model_file, count, output, db, temperature, seed, reference, 
     """Draw programs from MODEL (written by tinyfuzz learn), keep the distinct ones that compile
     and run cleanly on the reference, and write them to --output, add them to --corpus, or print
     them. Prints the validity rate and the novelty (share not in the training corpus)."""
-    import json
-
     from tinyfuzz.learn import lstm as learn
     from tinyfuzz._internal.files import atomic_file, check_writable
     from tinyfuzz.corpus.corpus import Corpus
+    from tinyfuzz.corpus.formats import jsonl_record
 
     if output:
         check_writable(output)
@@ -706,8 +700,7 @@ def sample_command(model_file, count, output, db, temperature, seed, reference, 
     click.echo(report.summary(), err=True)
     if output:
         with atomic_file(output) as out:
-            out.writelines(json.dumps({"code": code, "output": stdout}) + "\n"
-                           for code, stdout in report.programs)
+            out.writelines(jsonl_record(code, stdout) for code, stdout in report.programs)
         click.echo(f"wrote {len(report.programs):,} programs to {output}", err=True)
     if db:
         counts = Corpus(db).add_sources([code for code, _ in report.programs], origin="learned",

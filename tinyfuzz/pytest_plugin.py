@@ -51,13 +51,22 @@ _TARGET_HELP = ("a target to test against the reference: a bundled name (pypy, m
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "tinyfuzz: a differential test run by tinyfuzz")
     config._tinyfuzz_targets = _load_targets(config)  # --target spec -> Target
-    config._tinyfuzz_pools = _Pools()
+    config._tinyfuzz_pools = None  # warm workers for the session, made when a test first needs one
 
 
 def pytest_unconfigure(config) -> None:
     pools = getattr(config, "_tinyfuzz_pools", None)
     if pools is not None:
         pools.close()
+
+
+def _pair(config, target, reference):
+    """The differential pair of ``target`` and ``reference``, on the session's warm workers."""
+    from tinyfuzz.execution.pair import DifferentialPair, Pools
+
+    if config._tinyfuzz_pools is None:
+        config._tinyfuzz_pools = Pools()
+    return DifferentialPair(reference, target, config._tinyfuzz_pools)
 
 
 def _load_targets(config) -> dict:
@@ -112,24 +121,6 @@ def tinyfuzz_reference(pytestconfig):
     return load_target(pytestconfig.getoption("tinyfuzz_reference"))
 
 
-class _Pools:
-    """Warm workers per target for the whole session (differential tests and crash replays);
-    every process is reaped at the end."""
-
-    def __init__(self):
-        self.pools = {}
-
-    def run(self, target, source: str):
-        pool = self.pools.get(target.path)
-        if pool is None:
-            pool = self.pools[target.path] = target.pool(1)
-        return next(pool.map(iter([[source]])))[0]
-
-    def close(self) -> None:
-        for pool in self.pools.values():
-            pool.close()
-
-
 class Differential:
     """Runs a program on the reference and the target, compares, and keeps what it finds.
 
@@ -140,7 +131,7 @@ class Differential:
 
     def __init__(self, config, spec, target, reference):
         self.config, self.spec, self.target, self.reference = config, spec, target, reference
-        self.pools = config._tinyfuzz_pools
+        self.pair = _pair(config, target, reference)
         self.crashes = Path(config.getoption("tinyfuzz_crashes"))
         self.last = None  # the last failing Finding: Hypothesis replays its minimal example last
         self.created: set = set()  # crash files this test created (intermediate ones get removed)
@@ -160,21 +151,13 @@ class Differential:
     def settings(self):
         return settings(settings.get_profile("tinyfuzz-" + self.config.getoption("tinyfuzz_profile")))
 
-    def difference(self, source: str):
-        from tinyfuzz.execution.oracle import compare
-
-        expected = self.pools.run(self.reference, source)
-        observed = self.pools.run(self.target, source)
-        return compare(expected, observed, self.target)
-
     def check(self, source: str) -> None:
         from tinyfuzz.execution.findings import Finding, finding_path, save_finding
 
-        difference = self.difference(source)
+        difference = self.pair.difference(source)
         if difference is None or not difference.is_bug:
             return
-        finding = Finding(self.target.name, self.spec, difference.kind, difference.signature,
-                          source, difference.expected, difference.observed, self.reference.name)
+        finding = Finding.of(difference, source, self.spec, self.reference.name)
         self.last = finding
         existed = finding_path(self.crashes, finding).exists()
         path = save_finding(self.crashes, finding)  # confirmed: on disk at once, whatever happens
@@ -194,16 +177,11 @@ class Differential:
         from dataclasses import replace
 
         from tinyfuzz.execution.findings import save_finding
-        from tinyfuzz.execution.shrink import reduce
 
-        signature = self.last.signature
-
-        def same_signature(candidate: str) -> bool:
-            difference = self.difference(candidate)
-            return difference is not None and difference.signature == signature
-
-        result = reduce(self.last.source, same_signature)
-        kept = save_finding(self.crashes, replace(self.last, source=result.source))
+        shrunk = self.pair.shrink(self.last.source, self.last.signature)
+        kept = save_finding(self.crashes, replace(self.last, source=shrunk.source,
+                                                  expected=shrunk.expected,
+                                                  observed=shrunk.observed))
         for path in self.created - {kept}:
             path.unlink(missing_ok=True)
 
@@ -237,23 +215,19 @@ class CrashItem(pytest.Item):
 
     def runtest(self) -> None:
         from tinyfuzz.execution.findings import read_finding
-        from tinyfuzz.execution.oracle import compare
         from tinyfuzz.execution.targets import load_target
 
         saved = read_finding(self.path)
         target = self.config._tinyfuzz_targets[self.spec]
         reference = load_target(saved.header.get("reference", "cpython"))
-        pools = self.config._tinyfuzz_pools
-        expected = pools.run(reference, saved.source)
-        observed = pools.run(target, saved.source)
-        difference = compare(expected, observed, target)
+        difference = _pair(self.config, target, reference).difference(saved.source)
         if difference is None or not difference.is_bug:
             return
         if saved.expected_difference:
             pytest.xfail(f"documented as expected: {difference.kind}")
         raise AssertionError(f"{target.name} still differs: {difference.kind} "
-                             f"(signature {difference.signature})\nexpected: {expected}\n"
-                             f"observed: {observed}")
+                             f"(signature {difference.signature})\nexpected: {difference.expected}\n"
+                             f"observed: {difference.observed}")
 
     def reportinfo(self):
         return self.path, None, self.name

@@ -15,7 +15,6 @@ from tinyfuzz.engine.sampler import DEFAULT_MAX_SIZE
 from tinyfuzz.errors import InvalidArgument
 
 
-
 @dataclass(frozen=True)
 class CampaignConfig:
     """What makes a campaign: the same values, the same campaign (and the same programs)."""

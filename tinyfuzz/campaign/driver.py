@@ -26,15 +26,19 @@ from pathlib import Path
 from typing import Callable
 
 from tinyfuzz.campaign.config import Budget, CampaignConfig
-from tinyfuzz.campaign.runner import SHRINK_TESTS, BatchRunner, close_runners, run_batch, shrink_finding
-from tinyfuzz.corpus.store import Store, outcome_from
+from tinyfuzz.campaign.runner import (SHRINK_TESTS, BatchRunner, close_runners, run_batch,
+                                      shrink_finding)
+from tinyfuzz.corpus.store import BatchResult, FindingRow, Store, outcome_from
 from tinyfuzz.engine.guides import choice_alternatives
 from tinyfuzz.engine.sampler import Sampler
 from tinyfuzz.errors import InvalidArgument, TinyfuzzError
-from tinyfuzz.execution.findings import Finding, save_finding
+from tinyfuzz.execution.findings import save_finding
+from tinyfuzz.execution.pair import Shrunk
 from tinyfuzz.execution.targets import load_target
 
 SHRINK_GRACE = (60.0, 0.05)  # shrinking goes on after the budget for max(60 s, 5% of the time spent)
+
+
 @dataclass
 class Bucket:
     target: str
@@ -126,42 +130,38 @@ class Campaign:
 
     # -- events --
 
-    def _record_batch(self, result: dict) -> list:
+    def _record_batch(self, result: BatchResult) -> list:
         status = self.status
-        new = self.store.record_batch(self.row.id, result["batch"], result["findings"],
-                                      result["known"], status.active_seconds)
-        batch = result["batch"]
+        new = self.store.record_batch(self.row.id, result, status.active_seconds)
+        batch = result.batch
         status.batches += 1
-        status.programs += batch["programs"]
-        status.session_programs += batch["programs"]
+        status.programs += batch.programs
+        status.session_programs += batch.programs
         status.recent.append((time.monotonic(), status.session_programs))
-        status.flaky += batch["flaky"]
-        status.mutated += batch["mutated"]
-        status.covered.update(map(tuple, batch["covered"]))
-        for name, counts in batch["outcomes"].items():
+        status.flaky += batch.flaky
+        status.mutated += batch.mutated
+        status.covered.update(batch.covered)
+        for name, counts in batch.outcomes.items():
             status.outcomes.setdefault(name, Counter()).update(counts)
-        for item in result["known"]:
-            status.known[(item["target"], item["known"])] += item["hits"]
-        for item in result["findings"]:
-            bucket = status.buckets.get((item["target"], item["signature"]))
+        for known in result.known:
+            status.known[(known.target, known.known)] += known.hits
+        for finding in result.findings:
+            bucket = status.buckets.get((finding.target, finding.signature))
             if bucket is not None:
-                bucket.hits += item["hits"]
+                bucket.hits += finding.hits
         for row in new:
-            self._save(row, row.source)
+            self._save(row)
         return new
 
-    def _save(self, row, source: str, expected=None, observed=None) -> None:
+    def _save(self, row: FindingRow) -> None:
         """Write a finding's crash file (kept if a smaller one is there) and show its bucket."""
-        finding = Finding(row.target, row.target_spec, row.kind, row.signature, source,
-                          expected or outcome_from(row.expected), observed or outcome_from(row.observed),
-                          row.reference)
-        path = save_finding(self.crashes, finding)
+        path = save_finding(self.crashes, row.finding())
         key = (row.target, row.signature)
         bucket = self.status.buckets.get(key)
         if bucket is None:
             bucket = self.status.buckets[key] = Bucket(row.target, row.kind, row.signature,
                                                        row.hits, 0, row.shrunk)
-        bucket.size = len(source.strip().splitlines())
+        bucket.size = len(row.source.strip().splitlines())
         bucket.path = path
 
     def _submit_shrinks(self, pending: dict, budget_spent: bool) -> None:
@@ -177,7 +177,7 @@ class Campaign:
             pending[future] = ("shrink", row)
             running += 1
 
-    def _shrink_result(self, row, future) -> dict | None:
+    def _shrink_result(self, row, future) -> Shrunk | None:
         """A shrink's result; a reducer that fails leaves the finding as found, and says so,
         rather than end a night's campaign."""
         try:
@@ -187,14 +187,14 @@ class Campaign:
                                              f"{type(error).__name__}: {error}")
             return None
 
-    def _record_shrunk(self, row, result: dict | None) -> None:
+    def _record_shrunk(self, row: FindingRow, result: Shrunk | None) -> None:
         self.status.shrinking -= 1
         if result is None:  # no longer reproduces on its own: keep it as found
             self.store.record_shrunk(row.id, row.source, outcome_from(row.expected),
                                      outcome_from(row.observed))
         else:
-            self.store.record_shrunk(row.id, result["source"], result["expected"], result["observed"])
-            self._save(row, result["source"], result["expected"], result["observed"])
+            self._save(self.store.record_shrunk(row.id, result.source, result.expected,
+                                                result.observed))
         self.status.buckets[(row.target, row.signature)].shrunk = True
 
     # -- the loop --
@@ -215,7 +215,7 @@ class Campaign:
         for row in self.store.known(self.row.id):
             status.known[(row.target, row.known)] += row.hits
         for row in self.store.findings(self.row.id):
-            self._save(row, row.source)
+            self._save(row)
             if not row.shrunk:
                 self.to_shrink.append(row)
                 status.shrinking += 1

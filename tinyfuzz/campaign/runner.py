@@ -3,15 +3,8 @@
 It keeps warm target pools and compiled (swarm) grammars across batches, one ``BatchRunner`` per
 configuration and thread; ``run_batch`` and ``shrink_finding`` are the module-level functions an
 executor is given (picklable). A batch: generate (or mutate from the corpus), run on the reference
-and every target, compare, and confirm each new bucket by running its smallest program again.
-
-Data flow, with one writer::
-
-    driver ──(config, index)──▶ executor process: generate → run reference and targets → compare
-                                   → re-run each new bucket's smallest program (confirm)
-           ◀── batch result ───
-    driver: record batch + findings in one transaction ─▶ crashes/<target>/<signature>.py
-           ──(finding)──▶ executor process: shrink (same signature) ──▶ driver: record, rewrite file
+and every target, compare, and confirm each new bucket by running its smallest program again;
+the driver (``driver.py``, whose docstring draws the data flow) records what comes back.
 """
 
 from __future__ import annotations
@@ -24,16 +17,19 @@ import threading
 import time
 from collections import Counter
 
+from tinyfuzz.corpus.store import BatchRecord, BatchResult
 from tinyfuzz.engine.guides import prefer_unused
 from tinyfuzz.engine.sampler import Sampler
 from tinyfuzz.errors import InvalidArgument
-from tinyfuzz.execution.oracle import Difference, compare
+from tinyfuzz.execution.findings import DocumentedDifference, Finding
+from tinyfuzz.execution.pair import DifferentialPair, Pools, Shrunk
 from tinyfuzz.execution.targets import Target, load_target
-from tinyfuzz.execution.worker import Outcome
 
 SWARM_SUBSETS = 64  # swarm subsets per campaign: each process compiles each subset's grammar once
 SHRINK_TESTS = 400  # interestingness tests per finding at most
 SHRINK_SECONDS = 120.0  # and this long: a hang costs a timeout per test
+
+
 def batch_seed(seed: int, index: int) -> int:
     """63 bits: a signed 64-bit column holds it on every database."""
     digest = hashlib.blake2b(f"{seed}:{index}".encode(), digest_size=8).digest()
@@ -48,7 +44,9 @@ class BatchRunner:
         self.reference = load_target(config["reference"])
         self.targets = {spec: load_target(spec) for spec in config["targets"]}
         self.python_version = self.python_version_of(self.targets, self.reference)
-        self.pools: dict = {}
+        self.pools = Pools()  # one reference worker serves every target's pair
+        self.pairs = {spec: DifferentialPair(self.reference, target, self.pools)
+                      for spec, target in self.targets.items()}
         self.samplers: dict = {}
         self._parents = None
 
@@ -57,16 +55,6 @@ class BatchRunner:
         """The oldest Python version among the targets: programs must be valid on every one."""
         versions = [t.python_version for t in [reference, *targets.values()] if t.python_version]
         return min(versions) if versions else None
-
-    def run(self, target: Target, sources: list[str]) -> list[Outcome]:
-        pool = self.pools.get(target.path)
-        if pool is None:
-            pool = self.pools[target.path] = target.pool(1)
-        return next(pool.map(iter([sources])))
-
-    def difference(self, target: Target, source: str) -> Difference | None:
-        expected, observed = self.run(self.reference, [source])[0], self.run(target, [source])[0]
-        return compare(expected, observed, target)
 
     def sampler(self, excluded: tuple) -> Sampler:
         sampler = self.samplers.get(excluded)
@@ -116,7 +104,7 @@ class BatchRunner:
             return ()
         return excluded
 
-    def batch(self, index: int, count: int, unused: frozenset = frozenset()) -> dict:
+    def batch(self, index: int, count: int, unused: frozenset = frozenset()) -> BatchResult:
         """Batch ``index``: ``unused`` are the (rule, alternative) pairs the campaign has not used
         yet (the batch reports which it used; coverage-guided, it prefers them)."""
         started = time.perf_counter()
@@ -131,80 +119,52 @@ class BatchRunner:
         mutated = len(mutants)  # the rest of the batch is generated
         programs = [sampler.draw() for _ in range(count - mutated)] + mutants
         sources = [program.source for program in programs]
-        expected = self.run(self.reference, sources)
+        expected = next(iter(self.pairs.values())).expected(sources)
         outcomes = {self.reference.name: Counter(o.status for o in expected)}
-        buckets: dict = {}  # (spec, signature) -> [Difference, source, hits]
-        known: dict = {}  # (target name, known ids) -> [Difference, source, hits]
+        buckets: dict = {}  # (spec, signature) -> smallest Finding so far (hits counted)
+        known: dict = {}  # (target name, known ids) -> smallest DocumentedDifference so far
         known_programs = set()
-        for spec, target in self.targets.items():
-            observed = self.run(target, sources)
-            outcomes[target.name] = Counter(o.status for o in observed)
-            for source, exp, obs in zip(sources, expected, observed):
-                difference = compare(exp, obs, target)
+        for spec, pair in self.pairs.items():
+            observed, differences = pair.observe(sources, expected)
+            outcomes[pair.target.name] = Counter(o.status for o in observed)
+            for source, difference in zip(sources, differences):
                 if difference is None:
                     continue
-                key, table = ((spec, difference.signature), buckets) if difference.is_bug \
-                    else ((target.name, difference.known), known)
-                if not difference.is_bug:
-                    known_programs.add(source)
-                entry = table.get(key)
-                if entry is None:
-                    table[key] = [difference, source, 1]
+                if difference.is_bug:
+                    key, table = (spec, difference.signature), buckets
+                    found = Finding.of(difference, source, spec, self.reference.name)
                 else:
-                    entry[2] += 1
-                    if len(source) < len(entry[1]):
-                        entry[0], entry[1] = difference, source
+                    key, table = (pair.target.name, difference.known), known
+                    found = DocumentedDifference.of(difference, source)
+                    known_programs.add(source)
+                table[key] = found.merged_with(table.get(key))
         findings, flaky = [], 0
-        for (spec, signature), (difference, source, hits) in buckets.items():
-            again = self.difference(self.targets[spec], source)  # confirm: a second run agrees
+        for (spec, signature), finding in buckets.items():
+            again = self.pairs[spec].difference(finding.source)  # confirm: a second run agrees
             if again is None or again.signature != signature:
-                flaky += hits
+                flaky += finding.hits
                 continue
-            findings.append({"target": difference.target, "target_spec": spec,
-                             "reference": self.reference.name, "kind": difference.kind,
-                             "signature": signature, "source": source,
-                             "expected": difference.expected, "observed": difference.observed,
-                             "hits": hits})
+            findings.append(finding)
         features = Counter(f for program in programs for f in program.features)
         used = frozenset().union(*(program.coverage for program in programs))
-        return {
-            "batch": {"index": index, "seed": seed, "excluded": list(excluded), "programs": count,
-                      "seconds": time.perf_counter() - started,
-                      "outcomes": {name: dict(c) for name, c in outcomes.items()},
-                      "features": dict(features), "bugs": sum(f["hits"] for f in findings),
-                      "covered": sorted(map(list, unused & used)),
-                      "known": len(known_programs), "flaky": flaky, "mutated": mutated},
-            "findings": findings,
-            "known": [{"target": name, "known": ids, "kind": d.kind, "source": source,
-                       "expected": d.expected, "observed": d.observed, "hits": hits}
-                      for (name, ids), (d, source, hits) in known.items()],
-        }
+        record = BatchRecord(
+            index=index, seed=seed, excluded=excluded, programs=count,
+            seconds=time.perf_counter() - started,
+            outcomes={name: dict(c) for name, c in outcomes.items()}, features=dict(features),
+            bugs=sum(f.hits for f in findings), covered=tuple(sorted(unused & used)),
+            known=len(known_programs), flaky=flaky, mutated=mutated)
+        return BatchResult(record, tuple(findings), tuple(known.values()))
 
-    def shrink(self, spec: str, source: str, signature: str, max_tests: int) -> dict | None:
+    def shrink(self, spec: str, source: str, signature: str, max_tests: int) -> Shrunk | None:
         """The smallest program with the same signature (None: it no longer reproduces)."""
-        from tinyfuzz.execution.shrink import reduce
-
-        target = self.targets[spec]
-        deadline = time.monotonic() + SHRINK_SECONDS
-
-        def same_signature(candidate: str) -> bool:
-            if time.monotonic() > deadline:  # out of time: the reducer ends with its best so far
-                return False
-            difference = self.difference(target, candidate)
-            return difference is not None and difference.signature == signature
-
         try:
-            result = reduce(source, same_signature, max_tests=max_tests)
+            return self.pairs[spec].shrink(source, signature, max_tests=max_tests,
+                                           seconds=SHRINK_SECONDS)
         except InvalidArgument:
             return None
-        expected = self.run(self.reference, [result.source])[0]
-        return {"source": result.source, "expected": expected,
-                "observed": self.run(target, [result.source])[0], "tests": result.tests_run}
 
     def close(self) -> None:
-        for pool in self.pools.values():
-            pool.close()
-        self.pools.clear()
+        self.pools.close()
 
 
 _RUNNERS: dict = {}
@@ -229,11 +189,11 @@ def close_runners() -> None:
             runner.close()
 
 
-def run_batch(config: dict, index: int, count: int, unused: frozenset = frozenset()) -> dict:
+def run_batch(config: dict, index: int, count: int,
+              unused: frozenset = frozenset()) -> BatchResult:
     return _runner_for(config).batch(index, count, unused)
 
 
-
 def shrink_finding(config: dict, spec: str, source: str, signature: str,
-                   max_tests: int = SHRINK_TESTS) -> dict | None:
+                   max_tests: int = SHRINK_TESTS) -> Shrunk | None:
     return _runner_for(config).shrink(spec, source, signature, max_tests)

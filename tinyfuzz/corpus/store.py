@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sqlalchemy import (
@@ -35,7 +36,35 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from tinyfuzz.errors import InvalidArgument
+from tinyfuzz.execution.findings import DocumentedDifference, Finding
 from tinyfuzz.execution.worker import Outcome
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """What a campaign records of one batch (``BatchRow``'s columns but its id and time)."""
+
+    index: int
+    seed: int
+    excluded: tuple  # swarm: the features left out
+    programs: int
+    seconds: float  # time the batch took on its executor
+    outcomes: dict  # {target name: {status: programs}}
+    features: dict  # {feature: programs using it}
+    bugs: int  # programs with a confirmed, undocumented difference
+    known: int  # programs with only documented differences
+    flaky: int  # programs whose difference did not come back on a re-run
+    covered: tuple = ()  # (rule, alternative) pairs the campaign had not used before
+    mutated: int = 0  # programs made from the corpus
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """A batch as it comes back from an executor: recorded in one transaction."""
+
+    batch: BatchRecord
+    findings: tuple = ()  # Finding, one per bucket, confirmed
+    known: tuple = ()  # DocumentedDifference, one per target and documented ids
 
 
 class Base(DeclarativeBase):
@@ -95,6 +124,12 @@ class FindingRow(_Bucket, Base):
     shrunk: Mapped[bool] = mapped_column(Boolean, default=False)
     batch_index: Mapped[int] = mapped_column(Integer)
     found: Mapped[float] = mapped_column(Float)
+
+    def finding(self) -> Finding:
+        """The finding as it stands (its smallest program so far), for a crash file."""
+        return Finding(self.target, self.target_spec, self.kind, self.signature, self.source,
+                       outcome_from(self.expected), outcome_from(self.observed), self.reference,
+                       self.hits)
 
 
 class KnownRow(_Bucket, Base):
@@ -196,51 +231,53 @@ class Store:
             return dict(session.execute(select(BatchRow.index, BatchRow.programs)
                                         .where(BatchRow.campaign_id == campaign_id)).all())
 
-    def record_batch(self, campaign_id: int, batch: dict, findings: list[dict], known: list[dict],
+    def record_batch(self, campaign_id: int, result: BatchResult,
                      active_seconds: float) -> list[FindingRow]:
         """Record a finished batch, its findings and documented differences, in one transaction.
-
-        ``findings``/``known``: dicts with target, kind, signature (or known), source, expected,
-        observed (Outcomes), hits. Returns the findings whose bucket is new: those need shrinking.
-        """
+        Returns the findings whose bucket is new: those need shrinking."""
         new = []
+        batch = result.batch
         with self.session() as session, session.begin():
-            session.add(BatchRow(campaign_id=campaign_id, finished=time.time(), **batch))
+            columns = asdict(batch)
+            columns.update(excluded=list(batch.excluded), covered=[list(c) for c in batch.covered])
+            session.add(BatchRow(campaign_id=campaign_id, finished=time.time(), **columns))
             session.get(CampaignRow, campaign_id).active_seconds = active_seconds
-            for item in findings:
+            for finding in result.findings:
                 row = session.scalar(select(FindingRow).where(
-                    FindingRow.campaign_id == campaign_id, FindingRow.target == item["target"],
-                    FindingRow.signature == item["signature"]))
+                    FindingRow.campaign_id == campaign_id, FindingRow.target == finding.target,
+                    FindingRow.signature == finding.signature))
                 if row is None:
-                    row = FindingRow(campaign_id=campaign_id, target=item["target"],
-                                     target_spec=item["target_spec"], reference=item["reference"],
-                                     kind=item["kind"], signature=item["signature"],
-                                     original=item["source"], source=item["source"],
-                                     expected=outcome_dict(item["expected"]),
-                                     observed=outcome_dict(item["observed"]), shrunk=False,
-                                     hits=item["hits"], batch_index=batch["index"],
-                                     found=time.time())
+                    row = FindingRow(campaign_id=campaign_id, target=finding.target,
+                                     target_spec=finding.target_spec, reference=finding.reference,
+                                     kind=finding.kind, signature=finding.signature,
+                                     original=finding.source, source=finding.source,
+                                     expected=outcome_dict(finding.expected),
+                                     observed=outcome_dict(finding.observed), shrunk=False,
+                                     hits=finding.hits, batch_index=batch.index, found=time.time())
                     session.add(row)
                     new.append(row)
                 else:
-                    row.hits += item["hits"]
-            for item in known:
-                row = session.scalar(select(KnownRow).where(
-                    KnownRow.campaign_id == campaign_id, KnownRow.target == item["target"],
-                    KnownRow.known == item["known"]))
-                if row is None:
-                    session.add(KnownRow(campaign_id=campaign_id, target=item["target"],
-                                         known=item["known"], kind=item["kind"], hits=item["hits"],
-                                         source=item["source"],
-                                         expected=outcome_dict(item["expected"]),
-                                         observed=outcome_dict(item["observed"])))
-                else:
-                    row.hits += item["hits"]
-                    if len(item["source"]) < len(row.source):
-                        row.source = item["source"]
-                        row.expected = outcome_dict(item["expected"])
-                        row.observed = outcome_dict(item["observed"])
+                    row.hits += finding.hits
+            for known in result.known:
+                self._record_known(session, campaign_id, known)
         return new
+
+    @staticmethod
+    def _record_known(session: Session, campaign_id: int, known: DocumentedDifference) -> None:
+        row = session.scalar(select(KnownRow).where(
+            KnownRow.campaign_id == campaign_id, KnownRow.target == known.target,
+            KnownRow.known == known.known))
+        if row is None:
+            session.add(KnownRow(campaign_id=campaign_id, target=known.target, known=known.known,
+                                 kind=known.kind, hits=known.hits, source=known.source,
+                                 expected=outcome_dict(known.expected),
+                                 observed=outcome_dict(known.observed)))
+            return
+        row.hits += known.hits
+        if len(known.source) < len(row.source):
+            row.source = known.source
+            row.expected = outcome_dict(known.expected)
+            row.observed = outcome_dict(known.observed)
 
     def record_shrunk(self, finding_id: int, source: str, expected: Outcome,
                       observed: Outcome) -> FindingRow:

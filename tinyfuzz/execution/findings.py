@@ -9,11 +9,12 @@ file: a smaller program replaces a larger one, never the reverse.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tinyfuzz._internal.version import __version__
 from tinyfuzz._internal.files import atomic_file
+from tinyfuzz.execution.oracle import Difference
 from tinyfuzz.execution.worker import Outcome
 
 HEADER_END = "# ---"
@@ -21,6 +22,9 @@ HEADER_END = "# ---"
 
 @dataclass(frozen=True)
 class Finding:
+    """An undocumented difference: the program that shows it (the smallest of its bucket so far),
+    both outcomes, and how many programs fell in its bucket."""
+
     target: str  # the target's name, as in crashes/<target>/
     target_spec: str  # what --target was given (a bundled name or a .toml path): to reproduce
     kind: str
@@ -29,6 +33,45 @@ class Finding:
     expected: Outcome
     observed: Outcome
     reference: str = "cpython"
+    hits: int = 1
+
+    @classmethod
+    def of(cls, difference: Difference, source: str, target_spec: str, reference: str) -> Finding:
+        return cls(difference.target, target_spec, difference.kind, difference.signature, source,
+                   difference.expected, difference.observed, reference)
+
+    def merged_with(self, other: Finding | None) -> Finding:
+        """One bucket's record of both: hits added, the smaller program kept."""
+        return _merge(self, other)
+
+
+@dataclass(frozen=True)
+class DocumentedDifference:
+    """A difference the target's documented differences explain (its ``[[known]]`` ids): counted
+    with its smallest example, never saved as a finding."""
+
+    target: str
+    known: str  # the ids of the documented differences that explain it, in order
+    kind: str
+    source: str
+    expected: Outcome
+    observed: Outcome
+    hits: int = 1
+
+    @classmethod
+    def of(cls, difference: Difference, source: str) -> DocumentedDifference:
+        return cls(difference.target, difference.known, difference.kind, source,
+                   difference.expected, difference.observed)
+
+    def merged_with(self, other: DocumentedDifference | None) -> DocumentedDifference:
+        return _merge(self, other)
+
+
+def _merge(new, old):
+    if old is None:
+        return new
+    smaller = new if len(new.source) < len(old.source) else old
+    return replace(smaller, hits=new.hits + old.hits)
 
 
 def _describe(outcome: Outcome) -> str:

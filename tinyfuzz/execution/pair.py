@@ -36,7 +36,7 @@ class Pools:
         pool = self._pools.get(key)
         if pool is None:
             pool = self._pools[key] = target.pool(1)
-        return next(pool.map(iter([list(sources)])))
+        return pool.run(sources)
 
     def close(self) -> None:
         for pool in self._pools.values():
@@ -81,12 +81,14 @@ class DifferentialPair:
     def difference(self, source: str) -> Difference | None:
         return compare(*self.outcomes(source), self.target)
 
-    def differences(self, sources: Sequence[str],
-                    expected: Sequence[Outcome] | None = None) -> list[Difference | None]:
-        """Per program, how the target differs (None: it agrees). ``expected`` may be given when
-        the reference already ran them (one reference run serves every target of a batch)."""
+    def observe(self, sources: Sequence[str], expected: Sequence[Outcome] | None = None
+                ) -> tuple[list[Outcome], list[Difference | None]]:
+        """The target's outcomes of ``sources`` and, per program, how it differs from the
+        reference (None: it agrees). ``expected`` may be given when the reference already ran
+        them (one reference run serves every target of a batch)."""
         expected = self.expected(sources) if expected is None else expected
-        return [compare(exp, obs, self.target) for exp, obs in zip(expected, self.observed(sources))]
+        observed = self.observed(sources)
+        return observed, [compare(e, o, self.target) for e, o in zip(expected, observed)]
 
     def holds(self, signature: str, deadline: float | None = None) -> Callable[[str], bool]:
         """The interestingness test of a reduction: the program still differs with ``signature``

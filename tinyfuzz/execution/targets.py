@@ -95,7 +95,7 @@ class Target:
     def run(self, programs: Sequence[str]) -> list[Outcome]:
         """Run programs on a fresh pool of one worker (for a handful; campaigns keep pools warm)."""
         with self.pool(1) as pool:
-            return [outcome for batch in pool.map(iter([list(programs)])) for outcome in batch]
+            return pool.run(programs)
 
 
 @functools.lru_cache(maxsize=1)
@@ -223,7 +223,10 @@ class CommandPool:
 
     def map(self, batches):
         for batch in batches:
-            yield [self.run_one(source) for source in batch]
+            yield self.run(batch)
+
+    def run(self, programs: Sequence[str]) -> list[Outcome]:
+        return [self.run_one(source) for source in programs]
 
     def close(self) -> None:
         pass

@@ -303,6 +303,10 @@ class WorkerPool:
                         outcomes = worker.recover()
                     pending[assigned.pop(worker)] = outcomes
 
+    def run(self, programs: Sequence[str]) -> list[Outcome]:
+        """One batch's outcomes, in order: for a caller with a handful of programs at a time."""
+        return next(self.map(iter([list(programs)])))
+
     def close(self) -> None:
         for worker in self.workers:
             worker.close()

@@ -293,7 +293,7 @@ class Compiler:
         todo = list(dict.fromkeys(t for t in texts if t not in self.cache))
         for start in range(0, len(todo), self.batch_size):
             batch = todo[start:start + self.batch_size]
-            (outcomes,) = list(self.pool.map(iter([[_CHECK.format(text=t) for t in batch]])))
+            outcomes = self.pool.run([_CHECK.format(text=t) for t in batch])
             for text, outcome in zip(batch, outcomes):
                 self.cache[text] = _verdict(outcome)
             self.compiled += len(batch)
