@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tinyfuzz.learn import lstm as learn  # noqa: E402
 from tinyfuzz.engine.sampler import Sampler  # noqa: E402
+from tinyfuzz.learn import lstm as learn  # noqa: E402
 
 
 def main() -> None:

@@ -21,8 +21,9 @@ import time
 from collections import Counter
 
 from tinyfuzz import Sampler
-from tinyfuzz.corpus.corpus import Corpus, run_on_reference
+from tinyfuzz.corpus.corpus import Corpus
 from tinyfuzz.engine.mutate import OPERATORS, Mutator
+from tinyfuzz.execution.pair import run_on_reference
 
 
 def changed_lines(before: str, after: str) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 from click.testing import CliRunner
+from conftest import require_extra
 
 from tinyfuzz.campaign.config import Budget, CampaignConfig, parse_budget
 from tinyfuzz.campaign.driver import Campaign
@@ -66,6 +67,7 @@ def test_batch_seeds_differ_and_fit_a_signed_64_bit_column():
     assert all(0 <= s < 2 ** 63 for s in seeds)
 
 
+@pytest.mark.slow
 def test_campaign_finds_confirms_shrinks_and_saves_every_toy_bug(tmp_path):
     db, crashes = tmp_path / "run.sqlite", tmp_path / "crashes"
     status = Campaign(toy_config(), db=db, budget=Budget(programs=300), workers=2,
@@ -88,6 +90,7 @@ def test_campaign_finds_confirms_shrinks_and_saves_every_toy_bug(tmp_path):
     assert no_children_left()
 
 
+@pytest.mark.slow
 def test_documented_differences_are_counted_apart_not_saved_as_findings(tmp_path):
     documented = tmp_path / "toyc-documented.toml"
     toyc = Path(TOYC).with_name("toyc.py")
@@ -154,6 +157,7 @@ def _sid(proc) -> int | None:
         return None
 
 
+@pytest.mark.slow
 def test_a_campaign_killed_with_sigkill_resumes_losing_no_confirmed_finding(tmp_path):
     command = fuzz_command(tmp_path)
     proc = subprocess.Popen(command + ["--quiet"], start_new_session=True,
@@ -181,6 +185,7 @@ def test_a_campaign_killed_with_sigkill_resumes_losing_no_confirmed_finding(tmp_
     assert 0 < ran <= 600 - 25 * len(done)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
 def test_ctrl_c_or_sigterm_stops_cleanly_with_a_summary(tmp_path, stop):
     proc = subprocess.Popen(fuzz_command(tmp_path, budget="1h") + ["--quiet"],
@@ -203,14 +208,33 @@ def test_ctrl_c_or_sigterm_stops_cleanly_with_a_summary(tmp_path, stop):
 @pytest.mark.parametrize("args, message", [
     (["--budget", "soon"], "--budget 'soon'"),
     (["--executor", "ray://x"], "--executor 'ray://x': use local or dask://HOST:PORT"),
-    (["--executor", "dask://127.0.0.1:9"], "cannot reach the Dask scheduler"),
     (["--grammar", "nope"], "nope"),
 ])
 def test_fuzz_usage_errors_are_one_line(tmp_path, args, message):
+    assert message in fuzz_usage_error(tmp_path, args)
+
+
+def fuzz_usage_error(tmp_path, args: list) -> str:
+    """The output of ``tinyfuzz fuzz`` on the toy target with ``args``, checked to be a usage
+    error (exit code 2) without a traceback."""
     result = CliRunner().invoke(main, ["fuzz", "--target", TOYC, "--db",
                                        str(tmp_path / "run.sqlite")] + args)
     assert result.exit_code == 2, result.output
-    assert message in result.output and "Traceback" not in result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+@pytest.mark.slow  # Dask tries for its 10 s connect timeout
+def test_an_unreachable_dask_scheduler_is_a_one_line_usage_error(tmp_path):
+    require_extra("distributed", "pip install 'tinyfuzz[dask]'")
+    output = fuzz_usage_error(tmp_path, ["--executor", "dask://127.0.0.1:9"])
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in output
+
+
+def test_a_dask_executor_without_dask_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails
+    output = fuzz_usage_error(tmp_path, ["--executor", "dask://127.0.0.1:9"])
+    assert "Dask is not installed: pip install 'tinyfuzz[dask]'" in output
 
 
 def test_unknown_target_is_a_usage_error(tmp_path):
@@ -218,8 +242,9 @@ def test_unknown_target_is_a_usage_error(tmp_path):
     assert result.exit_code == 2 and "unknown target 'nosuch'" in result.output
 
 
+@pytest.mark.slow
 def test_dask_cluster_runs_the_same_campaign(tmp_path):
-    distributed = pytest.importorskip("distributed", reason="pip install 'tinyfuzz[dask]'")
+    distributed = require_extra("distributed", "pip install 'tinyfuzz[dask]'")
     from tinyfuzz.campaign.executor import DaskExecutor
 
     config, budget = toy_config(batch_size=20), Budget(programs=160)
@@ -303,6 +328,7 @@ class ThreadExecutor:
         self.pool.shutdown(cancel_futures=True)
 
 
+@pytest.mark.slow
 def test_a_failing_shrink_keeps_the_finding_as_found_and_the_campaign_going(tmp_path, monkeypatch):
     import tinyfuzz.campaign.driver
     import tinyfuzz.campaign.runner
@@ -327,6 +353,7 @@ def test_a_failing_shrink_keeps_the_finding_as_found_and_the_campaign_going(tmp_
         assert (tmp_path / "crashes" / "toyc" / f"{finding.signature}.py").exists()
 
 
+@pytest.mark.slow
 def test_shrinks_left_when_the_grace_after_the_budget_ends_are_finished_on_resume(
         tmp_path, monkeypatch):
     import tinyfuzz.campaign.driver
@@ -356,6 +383,7 @@ def test_shrinks_left_when_the_grace_after_the_budget_ends_are_finished_on_resum
     tinyfuzz.campaign.runner.close_runners()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("guided", [False, True])
 def test_campaigns_count_grammar_coverage_and_can_prefer_what_is_unused(tmp_path, guided):
     config = toy_config(batch_size=10, coverage_guided=guided, swarm=False)

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import tinyfuzz
+from tinyfuzz import Sampler
 from tinyfuzz.cli import main
 
 N = 200
@@ -116,6 +117,17 @@ def test_level_3_1_gives_only_for_loops(tmp_path):
     for record in records:
         assert "for " in record["code"], record["code"]
         assert record["level"] == "3.1"
+
+
+def test_a_folder_named_like_a_bundled_grammar_does_not_hide_it(tmp_path, monkeypatch):
+    """A name is the bundled grammar unless it is a path to a file."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("tinypy", "python"):
+        (tmp_path / name).mkdir()
+        assert Sampler(name, seed=1).draw().source
+    result = invoke("generate", "-n", 5, "--workers", 1, "-o", "out.txt", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out.txt").read_text(encoding="utf-8").splitlines().count("# output") == 5
 
 
 # --------------------------------------------------------------------------------------------------
@@ -262,6 +274,37 @@ def test_a_real_process_reports_a_grammar_error_without_a_traceback(tmp_path):
     assert run.stderr.splitlines()[0].startswith("tinyfuzz: error: bad.bnf:2:13: undefined nonterminal")
     assert run.stderr.splitlines()[-1].strip() == "^"
     assert tree(tmp_path) == ["bad.bnf"]
+
+
+def test_output_dash_writes_the_dataset_to_stdout_and_nothing_else(tmp_path):
+    run = run_module("generate", "-n", 20, "--seed", 3, "--workers", WORKERS, "-o", "-",
+                     cwd=tmp_path)  # not --quiet: the summary goes to stderr
+    assert run.returncode == 0, run.stderr
+    assert generate(tmp_path / "file.txt", "--quiet", n=20, seed=3).exit_code == 0
+    assert run.stdout == (tmp_path / "file.txt").read_text(encoding="utf-8")
+    assert "wrote 20 programs to standard output" in run.stderr
+    assert tree(tmp_path) == ["file.txt"]  # no file named '-', no .partial leftovers
+
+
+def test_a_grammar_that_makes_fewer_programs_than_asked_fails_fast(tmp_path):
+    """Its draws soon give nothing new: one message, exit code 2, not a spin at 100% CPU (a real
+    process, whose timeout fails the test if it hangs)."""
+    for name, programs, fix in [("clean", '"print(1)" | "print(2)"', "ask for at most 2, or use"),
+                                ("raise", '"x" | "y"', "(0 ran cleanly), then 10,000 duplicates")]:
+        (tmp_path / f"{name}.bnf").write_text(f"@start <a>\n<a> ::= {programs}\n", encoding="utf-8")
+        run = run_module("generate", "-n", 5, "--grammar", f"{name}.bnf", "--workers", 1,
+                         "-o", "x.txt", cwd=tmp_path)
+        assert run.returncode == 2, run.stderr
+        assert run.stderr.startswith("tinyfuzz: error:") and len(run.stderr.splitlines()) == 1
+        assert f"n=5: grammar {name!r} made only 2 distinct programs" in run.stderr
+        assert fix in run.stderr
+        assert not (tmp_path / "x.txt").exists()
+    # Asking for as many as it makes gives them all (the last batch short).
+    run = run_module("generate", "-n", 2, "--grammar", "clean.bnf", "--workers", 1, "--quiet",
+                     "-o", "-", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert sorted(run.stdout.split("\n\n")) == ["", "print(1)\n# output\n# 1",
+                                                 "print(2)\n# output\n# 2"]
 
 
 def test_run_shows_outcomes_side_by_side_and_exits_1_on_a_bug(tmp_path):

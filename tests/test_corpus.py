@@ -14,10 +14,12 @@ from tinyfuzz.campaign.config import Budget, CampaignConfig
 from tinyfuzz.campaign.driver import Campaign
 from tinyfuzz.campaign.runner import BatchRunner
 from tinyfuzz.cli import main
-from tinyfuzz.corpus.corpus import Corpus, read_programs, run_on_reference
+from tinyfuzz.corpus.corpus import Corpus
+from tinyfuzz.corpus.formats import read_programs
 from tinyfuzz.corpus.store import Store
 from tinyfuzz.engine.mutate import OPERATORS, Mutator, Parents
 from tinyfuzz.errors import InvalidArgument
+from tinyfuzz.execution.pair import run_on_reference
 
 TOYC = str(Path(__file__).parent.parent / "examples" / "toyc" / "toyc.toml")
 
@@ -61,6 +63,7 @@ def test_import_reads_both_dataset_formats(tmp_path):
     assert corpus.stats()["grammar"] == {"tinypy": 40}
 
 
+@pytest.mark.slow
 def test_import_takes_a_campaigns_findings_as_incorrect(tmp_path):
     db = tmp_path / "run.sqlite"
     Campaign(CampaignConfig(targets=(TOYC,), grammar="tinypy", batch_size=25, seed=1), db=db,
@@ -185,7 +188,8 @@ def test_parents_keep_a_bounded_number_of_trees(monkeypatch):
     assert parents.underivable == 1
 
 
-@pytest.mark.parametrize("grammar, parents, count", [("tinypy", 60, 600), ("python", 40, 300)])
+@pytest.mark.parametrize("grammar, parents, count", [
+    ("tinypy", 60, 600), pytest.param("python", 40, 300, marks=pytest.mark.slow)])
 def test_mutants_and_offspring_run_cleanly_on_cpython(grammar, parents, count):
     """The issue's bar: at least 98% run cleanly (measured: 100%, bench/mutation.py)."""
     mutator = Mutator(grammar, seed=3)
@@ -289,6 +293,7 @@ def test_from_corpus_draws_valid_programs_and_shrinks(tmp_path):
     assert not (tmp_path / "typo.sqlite").exists()
 
 
+@pytest.mark.slow
 def test_campaign_batches_mutate_the_corpus_and_find_the_toy_bugs(tmp_path):
     corpus_db = tmp_path / "corpus.sqlite"
     corpus = Corpus(corpus_db)

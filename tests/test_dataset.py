@@ -9,7 +9,8 @@ import textwrap
 
 import pytest
 
-from tinyfuzz.corpus.dataset import HashSet64, content_hash, generate_dataset
+from tinyfuzz._internal.hashing import HashSet64, content_hash
+from tinyfuzz.corpus.dataset import generate_dataset
 from tinyfuzz.errors import InvalidArgument
 
 LEVELS = ["1.1", "1.2", "2.1", "2.2", "3.1", "3.2"]
@@ -61,6 +62,7 @@ def test_programs_parse_and_outputs_match_a_fresh_cpython(dataset, tmp_path):
     assert report["n_bad"] == 0, report["bad"]
 
 
+@pytest.mark.slow
 def test_a_sample_matches_one_fresh_interpreter_per_program(dataset):
     records, _ = dataset
     for record in records[::80]:  # 135 programs, each in its own `python -c`

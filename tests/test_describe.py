@@ -4,19 +4,16 @@ the constraints each must yield, and programs generated for each that have them 
 
 import ast
 import json
-import os
 import sys
 from typing import NamedTuple
 
 import pytest
 from click.testing import CliRunner
+from conftest import require_extra
 
-try:
-    import spacy  # noqa: F401
-except ImportError:  # the `describe` extra; CI installs it (the `test` extra includes it)
-    if os.environ.get("CI"):
-        raise
-    pytest.skip("needs pip install 'tinyfuzz[describe]'", allow_module_level=True)
+DESCRIBE = "pip install 'tinyfuzz[describe]'"
+require_extra("spacy", DESCRIBE)  # parse(), which nearly every test here calls
+require_extra("spacy_lookups_data", DESCRIBE)  # the lemma tables parse() loads
 
 from tinyfuzz.cli import main
 from tinyfuzz.describe.task import CONSTRUCTS, _rename, generate_programs, parse

@@ -178,6 +178,7 @@ def test_small_lark_file(tmp_path):
 # Flaws
 
 
+@pytest.mark.slow  # with the next test, shares the module's lark_report (~14 s to build)
 def test_lark_python_flaw_report(lark_report, lark_python, lark_parsers):
     report = lark_report
     assert report.flaws and report.rejected > 0
@@ -208,6 +209,7 @@ def test_lark_python_flaw_report(lark_report, lark_python, lark_parsers):
     assert ("invalid syntax", "test: assign_expr") in blamed  # an unparenthesised :=
 
 
+@pytest.mark.slow
 def test_report_format_and_cli(tmp_path, lark_report):
     text = lark_report.format()
     assert text.startswith("lark:python: ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import string
 
@@ -10,10 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tinyfuzz._internal.data import bundled_grammar_path
 from tinyfuzz.errors import GrammarError, InvalidArgument
 from tinyfuzz.grammar.bnf import parse_bnf
 from tinyfuzz.grammar.load import load_grammar
 from tinyfuzz.grammar.model import NonTerminal, Terminal
+from tinyfuzz.grammar.parser import parser_for
 
 PATH = "bad.bnf"
 
@@ -292,6 +295,27 @@ def test_load_unknown_grammar_lists_bundled_ones():
     assert "tinypy" in str(info.value)
 
 
+def test_load_grammar_is_memoized_by_the_file_and_reads_an_edited_one_again(tmp_path):
+    """Caches keyed by grammar identity (parsers, compiled grammars) hit for a name or a path."""
+    tinypy = load_grammar("tinypy")
+    assert load_grammar("tinypy") is tinypy
+    assert load_grammar(bundled_grammar_path("tinypy")) is tinypy
+    assert load_grammar(str(bundled_grammar_path("tinypy"))) is tinypy
+    assert parser_for("tinypy") is parser_for("tinypy")
+    for name, before, after in [("mine.bnf", '@start <a>\n<a> ::= "x"\n', '@start <a>\n<a> ::= "yy"\n'),
+                                ("mine.lark", 'start: "x"\n', 'start: "yy"\n')]:
+        path = tmp_path / name
+        path.write_text(before)
+        first = load_grammar(path)
+        assert load_grammar(str(path)) is first
+        path.write_text(after)
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # coarse clocks
+        second = load_grammar(path)
+        assert second is not first and load_grammar(path) is second
+        assert "yy" in repr(second.rules) and "yy" not in repr(first.rules)
+
+
 # --------------------------------------------------------------------------------------------------
 # 3. Properties of random well-formed grammars
 
@@ -418,6 +442,7 @@ def check_min_cost_equation(rules, cost):
         assert isinstance(cost[name], int) and cost[name] >= 1
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_well_formed_grammars_round_trip(data):
@@ -464,6 +489,7 @@ def onward(rules, name, bad):
     return seen
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_rules_that_cannot_finish_are_reported_at_their_cause(data):

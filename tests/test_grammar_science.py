@@ -10,13 +10,7 @@ from tinyfuzz.cli import main
 from tinyfuzz.engine.sampler import Sampler
 from tinyfuzz.execution.targets import load_target
 from tinyfuzz.grammar.model import NonTerminal, Terminal
-from tinyfuzz.grammar.parser import (
-    DEDENT,
-    INDENT,
-    _with_marked_indentation,
-    mark_indentation,
-    parser_for,
-)
+from tinyfuzz.grammar.parser import DEDENT, INDENT, _with_marked_indentation, mark_indentation, parser_for
 from tinyfuzz.science.coverage import coverage_listing
 from tinyfuzz.science.grammar_diff import grammar_diff
 
@@ -28,8 +22,14 @@ def runs_cleanly(source: str) -> bool:
     return outcome.status == "ok"
 
 
-def test_tinypy_listing_covers_every_alternative_by_a_parse_of_its_text():
-    listing = coverage_listing("tinypy")
+@pytest.fixture(scope="module")
+def tinypy_listing():
+    """tinypy's coverage listing (seed 0), built once for the tests that read it."""
+    return coverage_listing("tinypy")
+
+
+def test_tinypy_listing_covers_every_alternative_by_a_parse_of_its_text(tinypy_listing):
+    listing = tinypy_listing
     assert listing.observable and listing.parsed >= listing.observable  # every alternative
     assert not listing.missing
     # the grammar's own record agrees (and includes what the text cannot show: @eval rules)
@@ -41,6 +41,7 @@ def test_tinypy_listing_covers_every_alternative_by_a_parse_of_its_text():
     assert per_rule["relational_operator"] == (6, 6) and per_rule["digit"] == (10, 10)
 
 
+@pytest.mark.slow
 def test_python_listing_covers_every_alternative_and_compiles():
     # seed 1: with seed 0 the guide reaches 723 of 724 (an instance method call needs an instance
     # bound at top level, which no distance in the grammar shows); `tinyfuzz cover` says so
@@ -53,7 +54,8 @@ def test_python_listing_covers_every_alternative_and_compiles():
     assert runs_cleanly(listing.text)
 
 
-@pytest.mark.parametrize("grammar, count", [("tinypy", 300), ("python", 60)])
+@pytest.mark.parametrize("grammar, count", [("tinypy", 300),
+                                            pytest.param("python", 60, marks=pytest.mark.slow)])
 def test_the_parser_accepts_what_the_generator_makes(grammar, count):
     parser, sampler = parser_for(grammar), Sampler(grammar, seed=11)
     rejected = [p.source for p in (sampler.draw() for _ in range(count))
@@ -96,6 +98,7 @@ def refactorings(tmp_path):
     return tmp_path / "equivalent.bnf", tmp_path / "different.bnf"
 
 
+@pytest.mark.slow
 def test_grammar_diff_tells_an_equivalent_refactoring_from_one_that_is_not(tmp_path):
     equivalent, different = refactorings(tmp_path)
     assert grammar_diff(TINYPY, equivalent) == []
@@ -106,6 +109,7 @@ def test_grammar_diff_tells_an_equivalent_refactoring_from_one_that_is_not(tmp_p
     assert parser_for(TINYPY).accepts(minimal) and not parser_for(different).accepts(minimal)
 
 
+@pytest.mark.slow
 def test_cli_cover_and_grammar_diff(tmp_path):
     runner = CliRunner()
     result = runner.invoke(main, ["cover", "tinypy", "-o", str(tmp_path / "listing.py")])
@@ -119,7 +123,7 @@ def test_cli_cover_and_grammar_diff(tmp_path):
 
 
 @pytest.mark.parametrize("k", [3, 4])
-def test_k_path_listing_covers_every_k_path_and_names_where_there_is_none(k):
+def test_k_path_listing_covers_every_k_path_and_names_where_there_is_none(k, tinypy_listing):
     from tinyfuzz.grammar.parser import grammar_k_paths
 
     listing = coverage_listing("tinypy", k=k)
@@ -131,7 +135,7 @@ def test_k_path_listing_covers_every_k_path_and_names_where_there_is_none(k):
     assert not listing.missing
     assert "digit" in listing.empty_k_paths() and "program" not in listing.empty_k_paths()
     # more paths need more programs than alternatives alone
-    assert len(listing.programs) > len(coverage_listing("tinypy").programs)
+    assert len(listing.programs) > len(tinypy_listing.programs)
 
 
 def test_k_paths_of_a_parse_follow_the_tree():

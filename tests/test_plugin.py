@@ -32,6 +32,7 @@ def test_an_unknown_target_is_a_usage_error(pytester):
     result.stderr.fnmatch_lines(["*tinyfuzz: unknown target 'nope'*"])
 
 
+@pytest.mark.slow
 def test_header_names_target_grammar_and_profile(pytester):
     result = pytester.runpytest("--pyargs", "tinyfuzz.differential", "--tinyfuzz-target", "cpython",
                                 "--tinyfuzz-profile", "ci")
@@ -40,6 +41,7 @@ def test_header_names_target_grammar_and_profile(pytester):
     result.assert_outcomes(passed=1)  # the reference agrees with itself
 
 
+@pytest.mark.slow
 def test_users_write_their_own_differential_test(pytester):
     pytester.makepyfile("""
         from hypothesis import given
@@ -55,6 +57,7 @@ def test_users_write_their_own_differential_test(pytester):
     pytester.runpytest("--target", "cpython", "--tinyfuzz-profile", "ci").assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bug", sorted(FIXES))
 def test_toy_compiler_bug_is_found_shrunk_saved_and_replayed(pytester, monkeypatch, bug):
     for name, variable in FIXES.items():  # only this bug is live
@@ -99,6 +102,7 @@ def test_replay_finds_crashes_by_the_target_name_not_the_file_name(pytester, mon
     result.stdout.fnmatch_lines(["*toyc still differs: output*"])
 
 
+@pytest.mark.slow
 def test_a_corpus_adds_mutated_programs_to_the_differential_test(pytester, monkeypatch):
     from tinyfuzz.corpus.corpus import Corpus
 

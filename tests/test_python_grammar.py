@@ -76,12 +76,56 @@ def test_indent_combines_with_scope_and_feature():
 
 # ---- The grammar ---------------------------------------------------------------------------------
 
-def test_bundled_and_reachable_as_a_strategy():
-    program = Sampler("python", seed=1).draw()
-    assert program.grammar == "python" and program.source
-    assert from_grammar("python") is not None
+def _nodes(tree, *types, where=lambda node: True) -> bool:
+    return any(isinstance(node, types) and where(node) for node in ast.walk(tree))
 
 
+def _binop(*ops):
+    return lambda tree: _nodes(tree, ast.BinOp, where=lambda node: isinstance(node.op, ops))
+
+
+TRY_STAR = (ast.TryStar,) if hasattr(ast, "TryStar") else ()  # Python 3.11 on
+# A recorded @feature of python.bnf, recognised in the syntax tree (each rule of it makes this).
+FEATURE_SHOWN_BY = {
+    "function": lambda t: _nodes(t, ast.FunctionDef),
+    "recursion": lambda t: _nodes(t, ast.FunctionDef),
+    "closure": lambda t: _nodes(t, ast.FunctionDef, where=lambda f: _nodes(
+        ast.Module(f.body, []), ast.FunctionDef, ast.Lambda)),
+    "global": lambda t: _nodes(t, ast.Global), "lambda": lambda t: _nodes(t, ast.Lambda),
+    "if": lambda t: _nodes(t, ast.If), "for": lambda t: _nodes(t, ast.For),
+    "while": lambda t: _nodes(t, ast.While), "break": lambda t: _nodes(t, ast.Break),
+    "continue": lambda t: _nodes(t, ast.Continue),
+    "comprehension": lambda t: _nodes(t, ast.ListComp), "slicing": lambda t: _nodes(t, ast.Slice),
+    "negative_step": lambda t: _nodes(t, ast.Slice, where=lambda s: s.step is not None),
+    "fstring": lambda t: _nodes(t, ast.JoinedStr), "try": lambda t: _nodes(t, ast.Try, *TRY_STAR),
+    "raise": lambda t: _nodes(t, ast.Raise), "class": lambda t: _nodes(t, ast.ClassDef),
+    "inheritance": lambda t: _nodes(t, ast.ClassDef, where=lambda c: c.bases),
+    "walrus": lambda t: _nodes(t, ast.NamedExpr), "match": lambda t: _nodes(t, ast.Match),
+    "except_star": lambda t: bool(TRY_STAR) and _nodes(t, *TRY_STAR),
+    "division": _binop(ast.FloorDiv, ast.Mod),
+    "bit_ops": _binop(ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift),
+    "percent_format": lambda t: _nodes(t, ast.BinOp, where=lambda b: isinstance(b.op, ast.Mod)
+                                       and isinstance(getattr(b.left, "value", None), str)),
+    "format": lambda t: _nodes(t, ast.Call, where=lambda c: "format" in (
+        getattr(c.func, "attr", None), getattr(c.func, "id", None))),
+}
+
+
+def test_drawn_programs_compile_and_contain_the_features_they_record():
+    sampler, recorded = Sampler("python", seed=1), set()
+    for _ in range(60):
+        program = sampler.draw()
+        assert program.grammar == "python"
+        tree = ast.parse(program.source)  # parsing only: generated code never runs here
+        compile(tree, "<drawn>", "exec")
+        missing = [f for f in program.features & FEATURE_SHOWN_BY.keys()
+                   if not FEATURE_SHOWN_BY[f](tree)]
+        assert not missing, (missing, program.source)
+        recorded |= program.features
+    assert len(recorded & FEATURE_SHOWN_BY.keys()) >= 15  # the check above is not vacuous
+
+
+@pytest.mark.slow
 def test_programs_run_cleanly_within_a_second(pool):
     """>= 99.5% of 20 000 programs run under CPython without an exception, each within 1 s."""
     programs = draw(20_000, seed=4)
@@ -108,6 +152,7 @@ def test_hypothesis_programs_run_cleanly(pool):
     assert len(failed) <= len(seen) * 0.01, failed[:3]
 
 
+@pytest.mark.slow
 def test_output_does_not_depend_on_hash_randomisation():
     sources = [p.source for p in draw(5_000, seed=11)]
     results = []

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import require_extra
 
 import tinyfuzz.corpus.store
 from tinyfuzz.campaign.report import write_report
@@ -83,6 +84,12 @@ def build_store(path: Path, monkeypatch, batches=6, config=CONFIG) -> Store:
 
 
 @pytest.fixture
+def matplotlib():
+    """The report's plots need the report extra: without it these tests skip (fail under CI)."""
+    return require_extra("matplotlib", "pip install 'tinyfuzz[report]'")
+
+
+@pytest.fixture
 def db(tmp_path, monkeypatch):
     path = tmp_path / "run.sqlite"
     build_store(path, monkeypatch).close()
@@ -98,7 +105,7 @@ def images(page: str) -> list[bytes]:
             for data in re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)]
 
 
-def test_report_shows_findings_known_differences_and_plots(db, tmp_path):
+def test_report_shows_findings_known_differences_and_plots(matplotlib, db, tmp_path):
     out = write_report(db, tmp_path / "report.html")
     page = out.read_text(encoding="utf-8")
     findings, known = section(page, "findings"), section(page, "known")
@@ -120,7 +127,7 @@ def test_report_shows_findings_known_differences_and_plots(db, tmp_path):
     assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob(".*.partial"))
 
 
-def test_report_works_with_no_batches_and_no_findings(tmp_path, monkeypatch):
+def test_report_works_with_no_batches_and_no_findings(matplotlib, tmp_path, monkeypatch):
     path = tmp_path / "run.sqlite"
     build_store(path, monkeypatch, batches=0).close()
     page = write_report(path, tmp_path / "report.html").read_text(encoding="utf-8")
@@ -140,7 +147,7 @@ def invoke(*args):
     return CliRunner().invoke(main, ["report", *(str(a) for a in args)])
 
 
-def test_cli_writes_the_latest_campaign_or_the_one_asked(tmp_path, monkeypatch):
+def test_cli_writes_the_latest_campaign_or_the_one_asked(matplotlib, tmp_path, monkeypatch):
     path = tmp_path / "run.sqlite"
     build_store(path, monkeypatch).close()
     build_store(path, monkeypatch, batches=1, config={**CONFIG, "seed": 8}).close()
@@ -154,7 +161,8 @@ def test_cli_writes_the_latest_campaign_or_the_one_asked(tmp_path, monkeypatch):
     assert str(out) in result.output
 
 
-def test_cli_errors_name_the_argument_and_the_fix(tmp_path, monkeypatch):
+def test_cli_errors_name_the_argument_and_the_fix(matplotlib, tmp_path, monkeypatch):
+    # matplotlib: without it the report stops at that, before reading the store
     empty = tmp_path / "empty.sqlite"
     Store(empty).close()
     result = invoke(empty, "-o", tmp_path / "report.html")
@@ -176,8 +184,9 @@ def test_cli_errors_name_the_argument_and_the_fix(tmp_path, monkeypatch):
 
 
 def require(present: bool, missing: str) -> None:
-    """Skip with the install line where something the chromium test needs is missing, except
-    under CI, where it must be there (the policy of ``require_target`` in conftest.py)."""
+    """Skip with the install line where a program the chromium test needs is missing, except
+    under CI, where it must be there (the policy of ``require_target`` and ``require_extra`` in
+    conftest.py, which is for Python packages)."""
     if present:
         return
     if os.environ.get("CI"):
@@ -186,14 +195,11 @@ def require(present: bool, missing: str) -> None:
 
 
 @pytest.mark.chromium
-def test_report_looks_right_in_chromium(db, tmp_path):
+def test_report_looks_right_in_chromium(matplotlib, db, tmp_path):
     require(os.path.exists(CHROMIUM), f"{CHROMIUM} missing: apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "playwright missing: pip install playwright")
+    playwright = require_extra("playwright.sync_api", "pip install playwright")
     out = write_report(db, tmp_path / "report.html")
-    with sync_playwright() as p:
+    with playwright.sync_playwright() as p:
         # Debian's Chromium: playwright cannot download its own browsers here.
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

@@ -1,9 +1,11 @@
 """``from_grammar``: Hypothesis strategies from grammars (issue 3's acceptance)."""
 
 import pytest
-from hypothesis import HealthCheck, find, given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import FailedHealthCheck
 
+import tinyfuzz.pytest_plugin  # noqa: F401  (registers the tinyfuzz-* Hypothesis profiles)
 from tinyfuzz.errors import GrammarError, InvalidArgument
 from tinyfuzz.execution.worker import WorkerPool
 from tinyfuzz.grammar.load import load_grammar
@@ -25,6 +27,7 @@ def run(pool, sources):
     return [outcome for batch in pool.map([list(sources)]) for outcome in batch]
 
 
+@pytest.mark.slow
 def test_every_production_is_reached_within_a_bound():
     covered = set()
     count = []
@@ -121,7 +124,9 @@ def test_strategy_composes_with_other_strategies():
     @settings(max_examples=50, database=None, deadline=None)
     @given(st.tuples(from_grammar("tinypy", level="1.1"), st.integers()))
     def check(pair):
-        assert pair[0].source
+        program, number = pair  # each part drawn by its own strategy, untouched by the other
+        assert program.level == "1.1" and isinstance(number, int)
+        compile(program.source, "<drawn>", "exec")
 
     check()
 
@@ -147,16 +152,43 @@ def test_malformed_grammar_file(tmp_path):
         from_grammar(bad)
 
 
-def test_health_checks_are_not_suppressed():
-    # The default settings (all health checks on) must pass for every level of tinypy.
-    @settings(max_examples=100, database=None, deadline=None,
-              suppress_health_check=[])  # explicitly nothing suppressed
+def test_the_ci_profile_keeps_health_checks_on_and_grammar_draws_pass_them():
+    ci = settings(settings.get_profile("tinyfuzz-ci"), max_examples=100)
+
+    @ci
     @given(from_grammar("tinypy"))
-    def check(program):
+    def draws(program):
+        compile(program.source, "<drawn>", "exec")
+
+    draws()  # would raise FailedHealthCheck if drawing were too slow, too large or filtered
+
+    @ci
+    @given(from_grammar("tinypy").filter(lambda program: False))
+    def filters_everything(program):
         pass
 
-    check()
-    assert HealthCheck.filter_too_much not in settings().suppress_health_check
+    # a suppressed filter_too_much check would end in Unsatisfiable instead
+    with pytest.raises(FailedHealthCheck):
+        filters_everything()
+
+
+def test_the_ci_profile_derandomises_two_runs_draw_the_same_programs():
+    def draw_with(profile) -> list[str]:
+        drawn = []
+
+        @settings(profile, max_examples=30)
+        @given(from_grammar("tinypy"))
+        def collect(program):
+            drawn.append(program.source)
+
+        collect()
+        return drawn
+
+    ci = settings.get_profile("tinyfuzz-ci")
+    first = draw_with(ci)
+    assert len(set(first)) > 10 and draw_with(ci) == first
+    randomised = settings(ci, derandomize=False)  # the same profile but that: runs differ
+    assert draw_with(randomised) != draw_with(randomised)
 
 
 def test_max_depth_closes_derivations_off():

@@ -49,6 +49,7 @@ def test_missing_interpreter_says_how_to_install(tmp_path):
         load_target(path).run(["print(1)"])
 
 
+@pytest.mark.slow
 def test_command_target_runs_a_toy_compiler(tmp_path):
     # A "compiler" that upper-cases every print: a target with a real, checkable difference.
     compiler = tmp_path / "toyc"
@@ -105,9 +106,9 @@ EXPECTED = {
 
 @pytest.mark.parametrize("name", [
     "cpython",
-    pytest.param("pypy", marks=pytest.mark.pypy),
-    pytest.param("micropython", marks=pytest.mark.micropython),
-    pytest.param("pyodide", marks=pytest.mark.pyodide),
+    pytest.param("pypy", marks=[pytest.mark.pypy, pytest.mark.slow]),
+    pytest.param("micropython", marks=[pytest.mark.micropython, pytest.mark.slow]),
+    pytest.param("pyodide", marks=[pytest.mark.pyodide, pytest.mark.slow]),
 ])
 def test_hostile_programs_are_classified_and_leave_nothing_behind(name):
     target = require_target(name)

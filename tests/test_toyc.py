@@ -66,6 +66,7 @@ def test_the_interpreter_never_runs_the_program_through_python():
     assert not re.search(r"^\s*(import|from)\s+(ast|code|codeop|runpy|importlib)\b", source, re.M)
 
 
+@pytest.mark.slow
 def test_fixed_toyc_agrees_with_cpython_on_500_tinypy_programs(reference, toyc):
     fixed = build(toyc, *FIXES)
     programs = drawn(seed=20240611, count=500) + [program for _, program, _ in BUGS.values()]

@@ -41,6 +41,7 @@ def test_except_exception_cannot_swallow_the_timeout(worker):
     assert outcome.status == "timeout"
 
 
+@pytest.mark.slow
 def test_hard_deadline_kills_a_hang_inside_one_c_call_and_names_the_program(worker):
     first_pid = worker.proc.pid
     programs = ["print(1)", "sum(range(10**13))", "print(3)"]  # C-level loop: no signal check

@@ -625,11 +625,11 @@ _THREADS_OPTION = click.option(
 def learn_command(db, grammar, files, output, trials, epochs, seed, threads) -> None:
     """Train an LSTM language model of programs for tinyfuzz sample (needs the learn extra:
     pip install 'tinyfuzz[learn]')."""
-    from tinyfuzz.learn import lstm as learn
     from tinyfuzz._internal.files import check_writable
     from tinyfuzz.corpus.corpus import Corpus
     from tinyfuzz.corpus.formats import read_programs
     from tinyfuzz.errors import InvalidArgument
+    from tinyfuzz.learn import lstm as learn
 
     if not db and not files:
         raise InvalidArgument("nothing to learn from: give --corpus DB or --from FILE")
@@ -686,10 +686,10 @@ def sample_command(model_file, count, output, db, temperature, seed, reference, 
     """Draw programs from MODEL (written by tinyfuzz learn), keep the distinct ones that compile
     and run cleanly on the reference, and write them to --output, add them to --corpus, or print
     them. Prints the validity rate and the novelty (share not in the training corpus)."""
-    from tinyfuzz.learn import lstm as learn
     from tinyfuzz._internal.files import atomic_file, check_writable
     from tinyfuzz.corpus.corpus import Corpus
     from tinyfuzz.corpus.formats import jsonl_record
+    from tinyfuzz.learn import lstm as learn
 
     if output:
         check_writable(output)

@@ -1,14 +1,19 @@
-"""Files that appear whole or not at all: datasets, crash files, reports, models, exports."""
+"""Files that appear whole or not at all (datasets, crash files, reports, models, exports), and
+values read from files, read again only when the file changes (``FileMemo``)."""
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
+from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from tinyfuzz.errors import InvalidArgument
+
+_T = TypeVar("_T")
 
 
 def _umask() -> int:
@@ -57,3 +62,50 @@ def atomic_file(path: str | Path, *, binary: bool = False, fsync: bool = False,
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def is_stdout(path: str | Path) -> bool:
+    """``-`` means standard output, as Unix tools read it."""
+    return str(path) == "-"
+
+
+def output_name(path: str | Path) -> str:
+    """``path`` as a summary names it."""
+    return "standard output" if is_stdout(path) else str(path)
+
+
+@contextmanager
+def output_file(path: str | Path, *, buffering: int = -1) -> Iterator:
+    """``atomic_file(path)`` for text, or standard output for ``-``."""
+    if is_stdout(path):
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    with atomic_file(path, buffering=buffering) as out:
+        yield out
+
+
+class FileMemo:
+    """Values made from files, keyed by the file's resolved path (however it was spelled) and
+    checked against its modification time and size (a stat, not a read): an edited file is read
+    again. The ``size`` files used last are kept."""
+
+    def __init__(self, size: int = 16):
+        self._size = size
+        self._values: OrderedDict[tuple, tuple[tuple[int, int], object]] = OrderedDict()
+
+    def get(self, path: Path, make: Callable[[], _T], *extra) -> _T:
+        """The value ``make()`` gave for this file (and ``extra`` key parts) as it is now.
+        ``path.stat()``'s ``OSError``, for a missing file, is the caller's to report."""
+        status = path.stat()
+        key, stamp = (str(path.resolve()), *extra), (status.st_mtime_ns, status.st_size)
+        known = self._values.get(key)
+        if known is not None and known[0] == stamp:
+            self._values.move_to_end(key)
+            return known[1]  # type: ignore[return-value]
+        value = make()
+        self._values[key] = stamp, value  # replaces the value of the file as it was
+        self._values.move_to_end(key)
+        while len(self._values) > self._size:
+            self._values.popitem(last=False)
+        return value

@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from tinyfuzz.campaign.config import Budget, CampaignConfig
-from tinyfuzz.campaign.runner import (SHRINK_TESTS, BatchRunner, close_runners, run_batch,
-                                      shrink_finding)
+from tinyfuzz.campaign.runner import SHRINK_TESTS, BatchRunner, close_runners, run_batch, shrink_finding
 from tinyfuzz.corpus.store import BatchResult, FindingRow, Store, outcome_from
 from tinyfuzz.engine.guides import choice_alternatives
 from tinyfuzz.engine.sampler import Sampler

@@ -17,8 +17,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tinyfuzz._internal.version import __version__
 from tinyfuzz._internal.files import atomic_file, check_writable
+from tinyfuzz._internal.version import __version__
 from tinyfuzz.corpus.store import Store, store_exists
 from tinyfuzz.errors import InvalidArgument, TinyfuzzError
 

@@ -14,45 +14,24 @@ itself (mutation and crossover in ``engine/mutate.py``, the learned model in ``l
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import random
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from sqlalchemy import func, select
 
 from tinyfuzz._internal.files import atomic_file
-from tinyfuzz.corpus.dataset import content_hash
-from tinyfuzz.corpus.store import (
-    CorpusRow,
-    FindingRow,
-    Store,
-    database_url,
-    outcome_dict,
-    store_exists,
-)
+from tinyfuzz._internal.hashing import content_hash
+from tinyfuzz.corpus.formats import jsonl_record, read_programs
+from tinyfuzz.corpus.store import CorpusRow, FindingRow, Store, database_url, outcome_dict, store_exists
 from tinyfuzz.errors import InvalidArgument
+from tinyfuzz.execution.pair import run_on_reference
 from tinyfuzz.execution.worker import Outcome
 
 LABELS = ("correct", "incorrect")
-_BATCH = 50  # programs per worker round trip
-
-
-def run_on_reference(sources: list[str], reference: str = "cpython",
-                     workers: int | None = None) -> list[Outcome]:
-    """Run each program on the reference in warm worker processes; outcomes in input order."""
-    from tinyfuzz.execution.targets import load_target
-
-    if not sources:
-        return []
-    target = load_target(reference)
-    size = workers or max(1, min(os.cpu_count() or 1, len(sources) // _BATCH + 1))
-    batches = [list(sources[i:i + _BATCH]) for i in range(0, len(sources), _BATCH)]
-    with target.pool(size) as pool:
-        return [outcome for batch in pool.map(iter(batches)) for outcome in batch]
 
 
 def label_of(outcome: Outcome) -> tuple[str, str]:
@@ -255,61 +234,9 @@ class Corpus:
                 with atomic_file(folder / f"{row.digest}.py") as out:
                     out.write(row.source)
             return len(rows)
-        text = "".join(json.dumps({"code": row.source, "output": row.expected["stdout"],
-                                   "label": row.label, "reason": row.reason, "origin": row.origin,
-                                   "grammar": row.grammar, "expected": row.expected}) + "\n"
-                       for row in rows)
+        text = "".join(jsonl_record(row.source, row.expected["stdout"], label=row.label,
+                                    reason=row.reason, origin=row.origin, grammar=row.grammar,
+                                    expected=row.expected) for row in rows)
         with atomic_file(path) as out:
             out.write(text)
         return len(rows)
-
-
-def read_programs(path: str | Path) -> Iterator[str]:
-    """Programs from a ``.py`` file, a directory (its ``.py`` files, recursively), a ``.jsonl``
-    dataset (``code`` or ``source`` field) or the paper's text format (program, ``# output``,
-    ``# <line>``s, blank line)."""
-    path = Path(path)
-    if path.is_dir():
-        for file in sorted(path.rglob("*.py")):
-            yield file.read_text()
-        return
-    if not path.is_file():
-        raise InvalidArgument(f"{path}: no such file or directory")
-    if path.suffix == ".py":
-        yield path.read_text()
-    elif path.suffix == ".jsonl":
-        with path.open() as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                    yield record["code"] if "code" in record else record["source"]
-                except (ValueError, KeyError, TypeError):
-                    raise InvalidArgument(f"{path}:{number}: not a JSON object with a \"code\" "
-                                          f"field (the format of tinyfuzz generate --format jsonl)") \
-                        from None
-    else:
-        yield from _paper_format(path)
-
-
-def _paper_format(path: Path) -> Iterator[str]:
-    program: list[str] = []
-    in_output = False
-    with path.open() as lines:
-        for number, line in enumerate(lines, 1):
-            if in_output:
-                if line.strip():
-                    if not line.startswith("#"):
-                        raise InvalidArgument(f"{path}:{number}: expected '# <output line>' or a "
-                                              f"blank line after '# output'")
-                    continue
-                in_output = False
-            elif line.rstrip("\n") == "# output":
-                yield "".join(program)
-                program, in_output = [], True
-            else:
-                program.append(line)
-    if any(line.strip() for line in program):
-        raise InvalidArgument(f"{path}: the last program has no '# output' line (is this the text "
-                              f"format of tinyfuzz generate? a single program should end in .py)")

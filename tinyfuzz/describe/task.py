@@ -40,15 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from tinyfuzz.engine.derivation import (
-    EVAL,
-    INDENT,
-    USE,
-    CompiledGrammar,
-    Infeasible,
-    derive,
-    program_from,
-)
+from tinyfuzz.engine.derivation import CompiledGrammar, Infeasible, derive, program_from
 from tinyfuzz.engine.sampler import DEFAULT_MAX_SIZE
 from tinyfuzz.errors import InvalidArgument
 from tinyfuzz.grammar.load import load_grammar
@@ -585,9 +577,7 @@ def _quoted(doc) -> list[tuple[int, int]]:
 def parse(description: str) -> Constraints:
     """The constraints ``description`` states: constructs, constants, names, and unknown words."""
     nlp, lemma, matcher = _pipeline()
-    from spacy.util import (
-        filter_spans,  # after _pipeline(): it says what to install if missing
-    )
+    from spacy.util import filter_spans  # after _pipeline(): it says what to install if missing
 
     doc = nlp.make_doc(description)
     for token in doc:
@@ -669,11 +659,11 @@ class GrammarMap:
         ways = {self.start: ()}
         queue = [self.start]
         for rule in queue:  # breadth first: the queue grows as it is read
-            if g.flags[rule] & USE:
+            if g.is_use(rule):
                 continue  # it names a variable: nothing below
             for k, alternative in enumerate(g.alts[rule]):
-                for child in alternative[0]:
-                    if isinstance(child, int) and child not in ways:
+                for child in alternative.rules:
+                    if child not in ways:
                         ways[child] = ways[rule] + ((rule, k),)
                         queue.append(child)
         return ways
@@ -684,12 +674,12 @@ class GrammarMap:
         g = self.compiled
         if not way and rule in self._cheapest:
             return self._cheapest[rule]
-        if g.flags[rule] & USE:
+        if g.is_use(rule):
             text = self._name_of_kind(g.use_kinds[rule][0])
         else:
             k, rest = (way[0][1], way[1:]) if way else (0, ())
             parts = []
-            for item in g.alts[rule][k][0]:
+            for item in g.alts[rule][k].items:
                 if isinstance(item, str):
                     parts.append(item)
                 elif rest and item == rest[0][0]:
@@ -698,9 +688,9 @@ class GrammarMap:
                 else:
                     parts.append(self._text(item))
             text = "".join(parts)
-            if g.flags[rule] & INDENT:
+            if g.is_indented(rule):
                 text = indent_block(text)
-            if g.flags[rule] & EVAL:
+            if g.is_evaluated(rule):
                 try:
                     text = str(evaluate_integer(text))
                 except ValueError:
@@ -729,8 +719,7 @@ class GrammarMap:
         introducing = {(rule, k) for rule, k in self.trees if passes(rule, k) and not passes(rule, 0)}
         distance = g.expansions_to({rule for rule, _ in introducing})
         return [[0 if (rule, k) in introducing else
-                 1 + min((distance[c] for c in alternative[0] if isinstance(c, int)),
-                         default=INFINITY)
+                 1 + min((distance[c] for c in alternative.rules), default=INFINITY)
                  for k, alternative in enumerate(alternatives)]
                 for rule, alternatives in enumerate(g.alts)]
 
@@ -943,7 +932,7 @@ def generate_programs(constraints: Constraints, n: int, *, grammar: str | None =
 
     Raises ``InvalidArgument`` before drawing when the grammar cannot make something asked for,
     and after ``max_draws`` draws (default ``DRAWS_PER_PROGRAM`` per program) without ``n``."""
-    from tinyfuzz.corpus.corpus import run_on_reference
+    from tinyfuzz.execution.pair import run_on_reference
 
     if n < 0:
         raise InvalidArgument(f"n={n}: the number of programs must be 0 or more")
@@ -1029,17 +1018,18 @@ def write_programs(constraints: Constraints, n: int, output: str | Path, *,
                    fmt: str = "text", workers: int | None = None,
                    max_draws: int | None = None) -> DescribeSummary:
     """Write ``n`` programs that meet ``constraints``, with their outputs, in the formats of
-    ``tinyfuzz generate``; the file appears only when complete."""
-    from tinyfuzz._internal.files import atomic_file
-    from tinyfuzz.corpus.dataset import FORMATS, content_hash, format_record
+    ``tinyfuzz generate``; the file appears only when complete (``-``: standard output)."""
+    from tinyfuzz._internal.files import output_file, output_name
+    from tinyfuzz._internal.hashing import content_hash
+    from tinyfuzz.corpus.formats import FORMATS, format_record
 
     if fmt not in FORMATS:
         raise InvalidArgument(f"format={fmt!r}: choose one of {', '.join(FORMATS)}")
     started = time.perf_counter()
-    with atomic_file(output) as out:
+    with output_file(output) as out:
         generated = generate_programs(constraints, n, grammar=grammar, level=level, seed=seed,
                                       max_draws=max_draws, workers=workers)
         for program, outcome in generated.programs:
             out.write(format_record(program, outcome, fmt, content_hash(program.source)))
-    return DescribeSummary(constraints, str(output), generated.grammar, len(generated.programs),
+    return DescribeSummary(constraints, output_name(output), generated.grammar, len(generated.programs),
                            generated.draws, generated.rejected, time.perf_counter() - started)

@@ -24,14 +24,7 @@ import math
 from typing import Callable, NamedTuple
 
 from tinyfuzz.errors import InvalidArgument
-from tinyfuzz.grammar.model import (
-    Grammar,
-    NonTerminal,
-    Rule,
-    Terminal,
-    alternative_cost,
-    min_costs,
-)
+from tinyfuzz.grammar.model import Grammar, NonTerminal, Rule, Terminal, alternative_cost, min_costs
 from tinyfuzz.grammar.semantics import (
     Semantics,
     assigned_value,
@@ -62,6 +55,24 @@ class Program(NamedTuple):
 
     def __str__(self) -> str:
         return self.source
+
+
+class CompiledAlternative(NamedTuple):
+    """One alternative of a compiled rule, as ``CompiledGrammar.alts`` holds it (a NamedTuple:
+    light and immutable; at run time only ``Derivation.feasible`` reads it, not the generated
+    code)."""
+
+    items: tuple  # in order: terminal text (str) and rule indices (int); inlined rules spelled out
+    rules: tuple  # the rule indices among ``items``, in order: the rules it expands directly
+    extra_cost: int  # what choosing it adds to the size beyond its rule's cheapest alternative
+    # Tuples of kinds: before it starts, one kind of each must have a name bound. Filled in once
+    # every rule's requirements are known (they depend on the alternatives of all rules).
+    needs: tuple = ()
+
+    @property
+    def needed_kinds(self) -> frozenset:
+        """Every kind its needs name."""
+        return frozenset(kind for kinds in self.needs for kind in kinds)
 
 
 class CompiledGrammar:
@@ -144,7 +155,7 @@ class CompiledGrammar:
                     merged.append(item)
             return merged
 
-        self.alts: list[list[tuple]] = []  # per rule: (items, delta, binds, needs_kinds), cheapest first
+        self.alts: list[list[CompiledAlternative]] = []  # per rule, cheapest first
         self.original_index: list[tuple] = []  # per rule: grammar position of each compiled alternative
         self.picks: list = []  # per rule: tuple of strings if it only chooses among terminals
         for i, name in enumerate(names):
@@ -154,16 +165,16 @@ class CompiledGrammar:
                 if name in self.excluded or alternative_cost(original, cost) == math.inf:
                     continue
                 items = tuple(items_of(original))
-                delta = alternative_cost(original, cost) - cost[name]
-                binds = any(isinstance(x, int) and self.bind_kind[x] for x in items)
-                compiled.append((items, delta, binds, ()))
+                compiled.append(CompiledAlternative(
+                    items, tuple(x for x in items if isinstance(x, int)),
+                    alternative_cost(original, cost) - cost[name]))
                 order.append(k)
-            ranked = sorted(range(len(compiled)), key=lambda m: compiled[m][1])  # stable on ties
+            ranked = sorted(range(len(compiled)),
+                            key=lambda m: compiled[m].extra_cost)  # stable on ties
             self.alts.append([compiled[m] for m in ranked])
             self.original_index.append(tuple(order[m] for m in ranked))
-            only_terminals = compiled and all(len(a[0]) <= 1 and all(isinstance(x, str) for x in a[0])
-                                              and not a[2] for a in compiled)
-            self.picks.append(tuple(a[0][0] if a[0] else "" for a in compiled)
+            only_terminals = compiled and all(len(a.items) <= 1 and not a.rules for a in compiled)
+            self.picks.append(tuple(a.items[0] if a.items else "" for a in compiled)
                               if only_terminals else None)
         self.children = self._children()
         self.may_bind = self._may_bind()
@@ -174,37 +185,36 @@ class CompiledGrammar:
         self.binds_inside = [any(self.may_bind[c] for c in self.children[i])
                              for i in range(len(names))]
         requirements = self._requirements()
-        self.alts = [[(items, delta, binds, tuple(self._needs(items, requirements)))
-                      for items, delta, binds, _ in alts] for alts in self.alts]
-        self.needed_kinds = [tuple(sorted({k for a in alts for kinds in a[3] for k in kinds}))
+        self.alts = [[a._replace(needs=tuple(self._needs(a.rules, requirements))) for a in alts]
+                     for alts in self.alts]
+        self.needed_kinds = [tuple(sorted({k for a in alts for k in a.needed_kinds}))
                              for alts in self.alts]
-        self._code: dict[bool, object] = {}
+        self._code: dict[str, object] = {}  # mode -> its compiled expanders
         self.current: list = [None]  # the derivation being drawn by the strategy (for its spans)
 
-    def _needs(self, items: tuple, requirements: list) -> frozenset:
-        """What an alternative needs bound before it starts: the requirements of its items up to
-        the first one that may bind a name (whatever follows may find that name). A requirement is
-        a tuple of kinds, one of which must have a name."""
+    def _needs(self, rules: tuple, requirements: list) -> frozenset:
+        """What an alternative needs bound before it starts: the requirements of the rules it
+        expands up to the first one that may bind a name (whatever follows may find that name). A
+        requirement is a tuple of kinds, one of which must have a name."""
         needs: set = set()
-        for x in items:
-            if isinstance(x, int):
-                needs |= requirements[x]
-                if self.binds_inside[x]:
-                    break
+        for x in rules:
+            needs |= requirements[x]
+            if self.binds_inside[x]:
+                break
         return frozenset(needs)
 
     def _requirements(self) -> list:
         """Per rule, what every expansion of it needs bound, however deep the @use that needs it
         (a fixed point): choosing only alternatives whose needs are met avoids dead ends such as a
         subclass statement when no class exists yet, instead of restarting the derivation."""
-        requirements = [frozenset({self.use_kinds[i]}) if self.flags[i] & USE else frozenset()
+        requirements = [frozenset({self.use_kinds[i]}) if self.is_use(i) else frozenset()
                         for i in range(len(self.names))]
         for _ in range(100):  # a fixed point, normally within a few rounds
             changed = False
             for i, alts in enumerate(self.alts):
-                if self.flags[i] & USE or not alts:
+                if self.is_use(i) or not alts:
                     continue
-                needs = [self._needs(a[0], requirements) for a in alts]
+                needs = [self._needs(a.rules, requirements) for a in alts]
                 common = frozenset.intersection(*needs)
                 if not common and all(len(n) == 1 for n in needs):  # one need each: any of them
                     common = frozenset({tuple(sorted({k for n in needs for t in n for k in t}))})
@@ -218,6 +228,24 @@ class CompiledGrammar:
         """What a derivation records for choice ``k`` of rule ``i``: the alternative's position in
         the grammar (a pick rule records its choice index as it is)."""
         return k if self.picks[i] is not None else self.original_index[i][k]
+
+    # What readers ask of a rule; the bit flags stay this module's own (the hot paths test them).
+
+    def is_pick(self, i: int) -> bool:
+        """Rule ``i`` only chooses among terminals (``picks[i]``, in the grammar's order)."""
+        return self.picks[i] is not None
+
+    def is_use(self, i: int) -> bool:
+        """Rule ``i`` is a @use: a name bound to one of its ``use_kinds``; it expands nothing."""
+        return bool(self.flags[i] & USE)
+
+    def is_indented(self, i: int) -> bool:
+        """Rule ``i``'s text is indented as a block (@indent)."""
+        return bool(self.flags[i] & INDENT)
+
+    def is_evaluated(self, i: int) -> bool:
+        """Rule ``i``'s text is replaced by its integer value (@eval)."""
+        return bool(self.flags[i] & EVAL)
 
     def expanders(self, random_source=None, guided: bool = False, tree: bool = False) -> list:
         """The generated expansion function of every rule, by rule index.
@@ -250,11 +278,10 @@ class CompiledGrammar:
         while changed:  # shortest ways, to a fixed point
             changed = False
             for i, alternatives in enumerate(self.alts):
-                if self.flags[i] & USE:
+                if self.is_use(i):
                     continue
-                for items, *_ in alternatives:
-                    through = 1 + min((distance[c] for c in items if isinstance(c, int)),
-                                      default=math.inf)
+                for alternative in alternatives:
+                    through = 1 + min((distance[c] for c in alternative.rules), default=math.inf)
                     if through < distance[i]:
                         distance[i], changed = through, True
         return distance
@@ -282,8 +309,7 @@ class CompiledGrammar:
 
     def _children(self) -> list[set]:
         """The rules each rule's expansion calls (a @use rule names a variable: it calls none)."""
-        return [set() if self.flags[i] & USE else
-                {x for a in alts for x in a[0] if isinstance(x, int)}
+        return [set() if self.is_use(i) else {x for a in alts for x in a.rules}
                 for i, alts in enumerate(self.alts)]
 
     def _recursive(self) -> list[bool]:
@@ -357,9 +383,11 @@ class Derivation:
         """Choose among the alternatives of rule ``i`` that fit the budget and find their names bound."""
         room = self.budget - self.committed
         scopes = self.scopes
-        candidates = [k for k, (_, delta, _, needs) in enumerate(self.g.alts[i])
-                      if delta <= room and all(any(scopes.get(kind) for kind in kinds)
-                                               for kinds in needs)]
+        # (``not needs`` first: most alternatives need nothing, and a generator costs more here
+        # than reading the NamedTuple's fields)
+        candidates = [k for k, alternative in enumerate(self.g.alts[i])
+                      if alternative.extra_cost <= room and (not alternative.needs or all(
+                          any(scopes.get(kind) for kind in kinds) for kinds in alternative.needs))]
         if not candidates:
             raise Infeasible(f"<{self.g.names[i]}>: no alternative fits (nothing bound yet?)")
         if self.guide is not None:
@@ -464,10 +492,11 @@ class Derivation:
                 if self.tree is not None:  # the next attempt is drawn afresh, not replayed
                     self.tree.redraw()
                 if saved is not None:
-                    self.scopes = {k: list(v) for k, v in saved[0].items()}
-                    self.values = dict(saved[1])
+                    scopes, values, features = saved
+                    self.scopes = {k: list(v) for k, v in scopes.items()}
+                    self.values = dict(values)
                     self.pending.clear()
-                    self.features = set(saved[2])
+                    self.features = set(features)
         finally:
             self.checking.discard(i)
         raise Infeasible(f"<{self.g.names[i]}>: every redraw divided by zero")
@@ -562,7 +591,7 @@ def generate_source(g: CompiledGrammar, mode: str) -> str:
             picks = g.picks[i]
             emit(f"    return P{i}[{pick(i)}]" if len(picks) > 1 else f"    return {picks[0]!r}")
         else:
-            deltas = [a[1] for a in alts]
+            deltas = [a.extra_cost for a in alts]
             indent = "    "
             if g.needed_kinds[i]:
                 kinds = " and ".join(f"scopes.get({k!r})" for k in g.needed_kinds[i])
@@ -589,14 +618,14 @@ def generate_source(g: CompiledGrammar, mode: str) -> str:
                 emit(f"{indent}    k = {alternative_choice(i, zero) if zero > 1 else 0}")
             if not fast and len(g.grammar.rules[name].alternatives) > 1:
                 emit(f"    d.covered.add(({i}, {g.original_index[i]!r}[k]))")
-            for k, (items, delta, binds, _) in enumerate(alts):
+            for k, alternative in enumerate(alts):
                 if len(alts) > 1:
                     emit(f"    {'if' if k == 0 else 'elif'} k == {k}:")
                 body = "        " if len(alts) > 1 else "    "
-                if delta:
-                    emit(f"{body}d.committed += {delta}")
+                if alternative.extra_cost:
+                    emit(f"{body}d.committed += {alternative.extra_cost}")
                 bound: list = []
-                parts = [item_code(item, bound) for item in items]
+                parts = [item_code(item, bound) for item in alternative.items]
                 if len(parts) == 1 and parts[0].startswith("{") and not parts[0].startswith("{{") \
                         and not bound:  # ("{{": a literal that starts with a brace, "{}")
                     text = parts[0][1:-1]  # one child: its text as it is

@@ -39,9 +39,6 @@ class CoverageGuide:
         # excluded features); rules with one are covered whenever their parent's choice is
         self.choices = [{self.original(i, k) for k in range(len(compiled.alts[i]))}
                         for i in range(count)]
-        # the rules each compiled alternative expands directly
-        self.children = [[{item for item in alt[0] if isinstance(item, int)}
-                          for alt in compiled.alts[i]] for i in range(count)]
         self.distance: list = []
         self._distances_for = -1  # len(self.used) when ``distance`` was worked out
         self.explore = False
@@ -61,11 +58,11 @@ class CoverageGuide:
         # kind is bound: the rules that bind one are worth going to as well
         needed = {kind for i in open_rules for k, alternative in enumerate(self.g.alts[i])
                   if (i, self.original(i, k)) not in self.used
-                  for kinds in alternative[3] for kind in kinds}
+                  for kind in alternative.needed_kinds}
         while True:  # and what those need bound first (an instance needs its class)
             binders = {j for j, kind in enumerate(self.g.bind_kind) if kind in needed}
             more = {kind for j in binders for alternative in self.g.alts[j]
-                    for kinds in alternative[3] for kind in kinds} - needed
+                    for kind in alternative.needed_kinds} - needed
             if not more:
                 break
             needed |= more
@@ -80,10 +77,11 @@ class CoverageGuide:
         if unused:  # the cheapest new one, once per program (else it recurses into itself)
             self.taken.add((i, self.original(i, unused[0])))
             return unused[0]
-        if self.g.picks[i] is None:
+        if not self.g.is_pick(i):
             # the shortest way to something unused (a random one of equals: the first may lead
             # only where the semantic layer finds nothing to use)
-            ways = {k: 1 + min((self.distance[c] for c in self.children[i][k]), default=INFINITY)
+            alternatives = self.g.alts[i]
+            ways = {k: 1 + min((self.distance[c] for c in alternatives[k].rules), default=INFINITY)
                     for k in options}
             best = min(ways.values())
             # on a shortest way (each step closer), and through each rule a few times a program

@@ -28,14 +28,7 @@ import random
 from collections import OrderedDict
 from typing import Callable, NamedTuple
 
-from tinyfuzz.engine.derivation import (
-    USE,
-    CompiledGrammar,
-    Derivation,
-    Infeasible,
-    Program,
-    program_from,
-)
+from tinyfuzz.engine.derivation import CompiledGrammar, Derivation, Infeasible, Program, program_from
 from tinyfuzz.grammar.load import load_grammar
 from tinyfuzz.grammar.model import Grammar, NonTerminal, Terminal
 
@@ -240,10 +233,10 @@ class Mutator:
                     items.append(dump(item))
                     continue
                 rule, value = item
-                if g.picks[rule] is not None:
+                if g.is_pick(rule):
                     value = g.picks[rule][value]
-                elif not g.flags[rule] & USE:
-                    value = g.original_index[rule][value]
+                elif not g.is_use(rule):
+                    value = g.original_alternative(rule, value)
                 items.append([g.names[rule], value])
             return {"r": g.names[node.rule], "i": items}
 
@@ -262,9 +255,9 @@ class Mutator:
                     node.items.append(load(item))
                     continue
                 rule, value = g.index[item[0]], item[1]
-                if g.picks[rule] is not None:
+                if g.is_pick(rule):
                     value = g.picks[rule].index(value) if value in g.picks[rule] else None
-                elif not g.flags[rule] & USE:
+                elif not g.is_use(rule):
                     order = g.original_index[rule]
                     value = order.index(value) if value in order else None
                 if value is not None:
@@ -306,9 +299,9 @@ class Mutator:
             if g.inlined[i]:  # the compiled grammar expands it in place: its items are its parent's
                 return [item for child in tree.children if hasattr(child, "data")
                         for item in items_of(child)]
-            if g.flags[i] & USE:
+            if g.is_use(i):
                 return [(i, text_of(tree))]
-            if g.picks[i] is not None:
+            if g.is_pick(i):
                 picks = g.picks[i]
                 text = text_of(tree)
                 return [(i, picks.index(text))] if len(picks) > 1 and text in picks else []
@@ -351,7 +344,7 @@ class Mutator:
         """One terminal choice (an operator, a constant's digit, a name) drawn again."""
         g = self.compiled
         choices = [item for node in tree.walk() for item in node.items
-                   if type(item) is tuple and (g.picks[item[0]] is not None or g.flags[item[0]] & USE)]
+                   if type(item) is tuple and (g.is_pick(item[0]) or g.is_use(item[0]))]
         if not choices:
             return None
         return self._derive(tree, points=frozenset({id(self._pick(choices))}))

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tinyfuzz._internal.version import __version__
 from tinyfuzz._internal.files import atomic_file
+from tinyfuzz._internal.version import __version__
 from tinyfuzz.execution.oracle import Difference
 from tinyfuzz.execution.worker import Outcome
 

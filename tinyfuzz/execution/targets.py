@@ -25,14 +25,7 @@ from typing import Sequence
 
 from tinyfuzz._internal.data import data_dir
 from tinyfuzz.errors import TargetError
-from tinyfuzz.execution.worker import (
-    RUNNER,
-    Limits,
-    Outcome,
-    WorkerPool,
-    memory_limiter,
-    reap,
-)
+from tinyfuzz.execution.worker import RUNNER, Limits, Outcome, WorkerPool, memory_limiter, reap
 
 if sys.version_info >= (3, 11):
     import tomllib

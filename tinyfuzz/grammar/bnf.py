@@ -335,5 +335,3 @@ def _is_cause_of_nontermination(name: str, rules: Mapping[str, Rule], cost) -> b
         return seen
 
     return all(name in onward(other) for other in onward(name))
-
-

@@ -34,6 +34,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tinyfuzz._internal.files import FileMemo
 from tinyfuzz.errors import GrammarError, InvalidArgument
 from tinyfuzz.grammar.bnf import parse_bnf
 from tinyfuzz.grammar.model import Grammar
@@ -76,41 +77,38 @@ def lark_origin(grammar: Grammar) -> LarkOrigin | None:
     return _ORIGINS.get(grammar)
 
 
+_LOADED = FileMemo()
+
+
 def load_lark_grammar(path_or_spec, start: str | None = None) -> Grammar:
     """A tinyfuzz grammar from a Lark grammar file, or ``lark:python`` (Lark's bundled
     ``python.lark``, start rule ``file_input``). ``start``: the start rule (default: the bundled
     grammar's; for a file, its rule ``start``, else its first rule). Raises ``InvalidArgument``
     for a missing file, ``GrammarError`` (naming the file, line and fix) for one Lark or tinyfuzz
-    cannot use."""
-    text, path, default_start = _read(path_or_spec)
-    stamp = None if path.startswith("lark:") else Path(path).stat().st_mtime_ns
-    return _load_cached(text, path, start or default_start, stamp)
-
-
-@functools.lru_cache(maxsize=8)
-def _load_cached(text: str, path: str, start: str | None, stamp) -> Grammar:
-    return _convert(text, path, start)
-
-
-def _read(path_or_spec) -> tuple[str, str, str]:
+    cannot use. Memoized as ``load_grammar`` is: by resolved path and modification stamp."""
     spec = str(path_or_spec)
     if spec.startswith("lark:"):
         name = spec[len("lark:"):]
         if name not in BUNDLED:
             raise InvalidArgument(f"grammar {spec!r}: Lark bundles no such grammar here; "
                                   f"known: {', '.join('lark:' + n for n in BUNDLED)}")
-        resource, default_start = BUNDLED[name]
-        data = pkgutil.get_data("lark", resource)
-        if data is None:  # pragma: no cover - a broken lark installation
-            raise InvalidArgument(f"grammar {spec!r}: lark has no {resource}; reinstall lark")
-        return data.decode("utf-8"), spec, default_start
+        return _load_bundled(name, start or BUNDLED[name][1])
     file = Path(spec)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+    if not file.is_file():
         raise InvalidArgument(f"grammar {spec!r} not found: give a path to a .lark file, or "
-                              f"lark:python for Lark's bundled Python grammar") from None
-    return text, str(file), None  # start: ``start``, else the file's first rule
+                              f"lark:python for Lark's bundled Python grammar")
+    # start None: the file's rule ``start``, else its first rule
+    return _LOADED.get(file, lambda: _convert(file.read_text(encoding="utf-8"), str(file), start),
+                        start)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_bundled(name: str, start: str) -> Grammar:
+    resource = BUNDLED[name][0]
+    data = pkgutil.get_data("lark", resource)
+    if data is None:  # pragma: no cover - a broken lark installation
+        raise InvalidArgument(f"grammar 'lark:{name}': lark has no {resource}; reinstall lark")
+    return _convert(data.decode("utf-8"), f"lark:{name}", start)
 
 
 # --------------------------------------------------------------------------------------------------

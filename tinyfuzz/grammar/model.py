@@ -135,5 +135,3 @@ def reachable(rules: Mapping[str, Rule], roots) -> set[str]:
         for alternative in rules[name].alternatives:
             stack.extend(s.name for s in alternative if isinstance(s, NonTerminal))
     return seen
-
-

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from tinyfuzz._internal.files import atomic_file
-from tinyfuzz.corpus.dataset import content_hash
+from tinyfuzz._internal.hashing import content_hash
 from tinyfuzz.errors import InvalidArgument
 from tinyfuzz.learn.tokens import (
     BOS,
@@ -385,7 +385,7 @@ def sample(model: Model, n: int, *, temperature: float = 1.0, seed: int = 0,
            reference: str = "cpython", workers: int | None = None) -> SampleReport:
     """Draw ``n`` programs and keep the distinct ones that compile and run cleanly on the
     reference (each distinct text runs once, in worker processes)."""
-    from tinyfuzz.corpus.corpus import run_on_reference
+    from tinyfuzz.execution.pair import run_on_reference
 
     started = time.perf_counter()
     texts = model.generate(n, temperature=temperature, seed=seed)

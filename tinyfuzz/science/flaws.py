@@ -70,14 +70,7 @@ from dataclasses import dataclass, field
 
 from tinyfuzz.errors import InvalidArgument
 from tinyfuzz.grammar.load import load_grammar
-from tinyfuzz.grammar.model import (
-    Grammar,
-    NonTerminal,
-    Rule,
-    Terminal,
-    alternative_cost,
-    min_costs,
-)
+from tinyfuzz.grammar.model import Grammar, NonTerminal, Rule, Terminal, alternative_cost, min_costs
 from tinyfuzz.grammar.semantics import Semantics, indent_block
 
 DEFAULT_MAX_SIZE = 200
