@@ -22,14 +22,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from tinyfuzz.engine.derivation import (
-    CompiledGrammar,
-    Infeasible,
-    Program,
-    check_budget,
-    derive,
-    program_from,
-)
+from tinyfuzz.engine.derivation import CompiledGrammar, Infeasible, Program, check_budget, derive, program_from
 from tinyfuzz.engine.sampler import DEFAULT_MAX_SIZE
 from tinyfuzz.errors import InvalidArgument
 from tinyfuzz.grammar.load import load_grammar

@@ -25,13 +25,7 @@ from typing import Callable, NamedTuple
 
 from tinyfuzz.errors import InvalidArgument
 from tinyfuzz.grammar.model import Grammar, NonTerminal, Rule, Terminal, alternative_cost, min_costs
-from tinyfuzz.grammar.semantics import (
-    Semantics,
-    assigned_value,
-    divisor_may_be_zero,
-    evaluate_integer,
-    indent_block,
-)
+from tinyfuzz.grammar.semantics import Semantics, assigned_value, divisor_may_be_zero, evaluate_integer, indent_block
 
 USE, SCOPE, SHARED, SHARED_SCOPE, EVAL, NONZERO, FEATURE, ASSIGN, INDENT = (1 << k for k in range(9))
 NONZERO_RETRIES = 20
@@ -670,25 +664,24 @@ def generate_source(g: CompiledGrammar, mode: str) -> str:
                 emit(f"    return c{i}(d)")
         else:
             emit(f"r{i} = c{i}")
+    expanding = [i for i in range(len(g.names)) if g.picks[i] is None and not g.flags[i] & USE]
     if mode == "strategy":  # each expansion of a rule is a Hypothesis span of its own, for the shrinker
-        for i in range(len(g.names)):
-            if g.picks[i] is None and not g.flags[i] & USE:
-                # One strategy object per rule, made once: the derivation in progress is CURRENT.
-                emit(f"def s{i}(draw):")
-                emit(f"    return w{i}(CURRENT[0])")
-                emit(f"S{i} = composite(s{i})()")
-                emit(f"w{i} = r{i}")
-                emit(f"def r{i}(d):")
-                emit("    d.depth += 1")
-                emit(f"    text = d.draw(S{i})")
-                emit("    d.depth -= 1")
-                emit("    return text")
+        for i in expanding:
+            # One strategy object per rule, made once: the derivation in progress is CURRENT.
+            emit(f"def s{i}(draw):")
+            emit(f"    return w{i}(CURRENT[0])")
+            emit(f"S{i} = composite(s{i})()")
+            emit(f"w{i} = r{i}")
+            emit(f"def r{i}(d):")
+            emit("    d.depth += 1")
+            emit(f"    text = d.draw(S{i})")
+            emit("    d.depth -= 1")
+            emit("    return text")
     if mode == "tree":  # each expansion of a rule is a node of the recorded tree
-        for i in range(len(g.names)):
-            if g.picks[i] is None and not g.flags[i] & USE:
-                emit(f"w{i} = r{i}")
-                emit(f"def r{i}(d):")
-                emit(f"    return d.tree.expand({i}, w{i}, d)")
+        for i in expanding:
+            emit(f"w{i} = r{i}")
+            emit(f"def r{i}(d):")
+            emit(f"    return d.tree.expand({i}, w{i}, d)")
     emit(f"RULES = [{', '.join(f'r{i}' for i in range(len(g.names)))}]")
     return "\n".join(lines) + "\n"
 

@@ -9,14 +9,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from tinyfuzz.engine.derivation import (
-    CompiledGrammar,
-    Infeasible,
-    Program,
-    check_budget,
-    derive,
-    program_from,
-)
+from tinyfuzz.engine.derivation import CompiledGrammar, Infeasible, Program, check_budget, derive, program_from
 from tinyfuzz.grammar.load import load_grammar
 from tinyfuzz.grammar.model import Grammar
 

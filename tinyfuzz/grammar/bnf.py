@@ -22,16 +22,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from tinyfuzz.errors import GrammarError
-from tinyfuzz.grammar.model import (
-    DIRECTIVES,
-    Directive,
-    Grammar,
-    NonTerminal,
-    Rule,
-    Terminal,
-    min_costs,
-    reachable,
-)
+from tinyfuzz.grammar.model import DIRECTIVES, Directive, Grammar, NonTerminal, Rule, Terminal, min_costs, reachable
 
 _NAME = r"[A-Za-z_][\w.\-]*"
 _NONTERMINAL = re.compile(r"<(" + _NAME + r")>")

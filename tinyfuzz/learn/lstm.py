@@ -31,16 +31,7 @@ from typing import Callable, Sequence
 from tinyfuzz._internal.files import atomic_file
 from tinyfuzz._internal.hashing import content_hash
 from tinyfuzz.errors import InvalidArgument
-from tinyfuzz.learn.tokens import (
-    BOS,
-    EOS,
-    UNK,
-    Vocabulary,
-    canonical_names,
-    detokenize,
-    normalise,
-    tokenize_program,
-)
+from tinyfuzz.learn.tokens import BOS, EOS, UNK, Vocabulary, canonical_names, detokenize, normalise, tokenize_program
 
 FORMAT = "tinyfuzz-lstm/1"
 INSTALL = "pip install 'tinyfuzz[learn]'"
