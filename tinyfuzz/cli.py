@@ -458,6 +458,94 @@ def flaws(grammar, samples, seed, max_size) -> None:
     sys.exit(1 if report.flaws else 0)
 
 
+@main.command("mutants")
+@click.argument("grammar", required=False)
+@click.option("-n", "count", type=click.IntRange(min=1), default=5000, show_default=True,
+              help="Programs to draw from GRAMMAR (duplicates dropped).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--programs", "programs_path", type=click.Path(exists=True), default=None,
+              help="Score these programs too: a .py file, a folder of them, or a dataset in "
+                   "tinyfuzz's text or jsonl format.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes [default: one per core].")
+@click.option("--json", "json_output", type=click.Path(dir_okay=False), default=None,
+              help="Also write the score, mutant by mutant, to this JSON file.")
+@_user_errors
+def mutants_command(grammar, count, seed, programs_path, workers, json_output) -> None:
+    """How much of Python GRAMMAR's programs reach: the share of the bundled semantic mutants
+    (CPython with one deliberate fault each, such as // rounding toward zero) that some program
+    tells apart from CPython, per section of the language, and the mutants none did.
+
+    GRAMMAR: a bundled name (python, tinypy) or a .bnf file; it may be left out with --programs.
+    """
+    import json
+
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from tinyfuzz._internal.files import atomic_file, check_writable
+    from tinyfuzz.corpus.formats import read_programs
+    from tinyfuzz.errors import InvalidArgument
+    from tinyfuzz.science.mutants import load_suite, sample_programs, score
+
+    if grammar is None and programs_path is None:
+        raise InvalidArgument("nothing to score: give a GRAMMAR or --programs FILE")
+    if json_output:
+        check_writable(json_output)
+    programs = sample_programs(grammar, count, seed=seed) if grammar else []
+    if programs_path:
+        programs += read_programs(programs_path)
+    if not programs:
+        raise InvalidArgument(f"{programs_path}: no programs in it")
+    suite = load_suite()
+    console = Console(stderr=True)
+    with Progress(TextColumn("mutants decided"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
+        task = bar.add_task("mutants", total=len(suite))
+        result = score(programs, workers=workers, mutants=suite,
+                       on_result=lambda decided: bar.advance(task))
+    source = " and ".join(filter(None, [grammar and f"{grammar} (-n {count}, seed {seed})",
+                                        programs_path]))
+    out = Console()
+    table = Table(title=f"mutants killed by the programs of {source}")
+    for column in ("section", "killed", "total", "%"):
+        table.add_column(column, justify="left" if column == "section" else "right")
+    for section, (killed, total) in result.sections().items():
+        table.add_row(section, str(killed), str(total), f"{killed / total:.0%}")
+    table.add_row("all", str(result.killed), str(len(result.results)), f"{result.kill_ratio:.0%}",
+                  style="bold")
+    out.print(table)
+    survivors = [r for r in result.results if not r.killed]
+    if survivors:
+        out.print("surviving mutants (no program told them apart from CPython):")
+        for r in survivors:
+            reached = (f"reached by {r.programs_reached:,} programs" if r.programs_reached
+                       else "reached by no program")
+            out.print(f"  [bold]{r.mutant.id}[/] ({r.mutant.section}, {reached}): "
+                      + escape(r.mutant.fault), highlight=False)
+    broken = [r.mutant.id for r in result.results if r.transform_failures]
+    if broken:
+        console.print(f"[yellow]warning: the transforms of {', '.join(broken)} failed on some "
+                      "programs (a fault of the suite, not counted)[/]")
+    unfinished = [f"{r.mutant.id} ({r.unfinished})" for r in result.results if r.unfinished]
+    if unfinished:
+        console.print(f"[yellow]programs that timed out or crashed under a mutant (not counted as "
+                      f"kills): {', '.join(unfinished)}[/]")
+    excluded = ", ".join(f"{n:,} {why}" for why, n in result.excluded.most_common())
+    out.print(f"killed {result.killed} of {len(result.results)} mutants "
+              f"({result.kill_ratio:.1%}) with {result.programs_used:,} programs"
+              + (f" ({excluded} excluded)" if excluded else "") + f" in {result.seconds:.1f} s",
+              highlight=False)
+    if json_output:
+        with atomic_file(json_output) as file:
+            json.dump({"grammar": grammar, "count": count if grammar else None, "seed": seed,
+                       "programs": programs_path, **result.to_json()}, file, indent=1)
+        console.print(f"wrote {json_output}")
+
+
 # ---- the corpus ----------------------------------------------------------------------------------
 
 _DB_OPTION = click.option("--db", default="tinyfuzz.sqlite", show_default=True,
