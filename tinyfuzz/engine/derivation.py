@@ -183,6 +183,9 @@ class CompiledGrammar:
                      for alts in self.alts]
         self.needed_kinds = [tuple(sorted({k for a in alts for k in a.needed_kinds}))
                              for alts in self.alts]
+        # ``Derivation.feasible`` memo, per rule: which of its needed kinds have names (a bit
+        # each) -> (alternative, extra cost) of the alternatives whose needs that meets, in order.
+        self.feasible_by_bound: list[dict] = [{} for _ in names]
         self._code: dict[str, object] = {}  # mode -> its compiled expanders
         self.current: list = [None]  # the derivation being drawn by the strategy (for its spans)
 
@@ -377,11 +380,22 @@ class Derivation:
         """Choose among the alternatives of rule ``i`` that fit the budget and find their names bound."""
         room = self.budget - self.committed
         scopes = self.scopes
-        # (``not needs`` first: most alternatives need nothing, and a generator costs more here
-        # than reading the NamedTuple's fields)
-        candidates = [k for k, alternative in enumerate(self.g.alts[i])
-                      if alternative.extra_cost <= room and (not alternative.needs or all(
-                          any(scopes.get(kind) for kind in kinds) for kinds in alternative.needs))]
+        # Which alternatives find their names bound depends only on which of the rule's needed
+        # kinds have names: worked out once per such combination (a rule with many alternatives
+        # is asked often), then filtered by the room left, as before.
+        bound = 0
+        for bit, kind in enumerate(self.g.needed_kinds[i]):
+            if scopes.get(kind):
+                bound |= 1 << bit
+        memo = self.g.feasible_by_bound[i]
+        met = memo.get(bound)
+        if met is None:
+            # (``not needs`` first: most alternatives need nothing)
+            met = memo[bound] = tuple(
+                (k, alternative.extra_cost) for k, alternative in enumerate(self.g.alts[i])
+                if not alternative.needs or all(any(scopes.get(kind) for kind in kinds)
+                                                for kinds in alternative.needs))
+        candidates = [k for k, cost in met if cost <= room]
         if not candidates:
             raise Infeasible(f"<{self.g.names[i]}>: no alternative fits (nothing bound yet?)")
         if self.guide is not None:
@@ -589,6 +603,16 @@ def generate_source(g: CompiledGrammar, mode: str) -> str:
             indent = "    "
             if g.needed_kinds[i]:
                 kinds = " and ".join(f"scopes.get({k!r})" for k in g.needed_kinds[i])
+                if fast:
+                    # Unfiltered when every alternative's needs are met: a need is a tuple of
+                    # kinds one of which must have a name, so test `(a or b) and c`, not every
+                    # kind (an int operand needs any of five kinds: testing all five sent it to
+                    # ``feasible`` on nearly every expansion). ``feasible`` would offer the same
+                    # alternatives then, and chooses among them with the same draw.
+                    needs = sorted({need for alternative in alts for need in alternative.needs})
+                    kinds = " and ".join("(" + " or ".join(f"scopes.get({k!r})" for k in need) + ")"
+                                         if len(need) > 1 else f"scopes.get({need[0]!r})"
+                                         for need in needs)
                 emit("    scopes = d.scopes")
                 emit(f"    if not ({kinds}):")
                 emit(f"        k = d.feasible({i})")
