@@ -22,7 +22,7 @@ from tinyfuzz.engine.guides import prefer_unused
 from tinyfuzz.engine.sampler import Sampler
 from tinyfuzz.errors import InvalidArgument
 from tinyfuzz.execution.findings import DocumentedDifference, Finding
-from tinyfuzz.execution.pair import DifferentialPair, Pools, Shrunk
+from tinyfuzz.execution.pair import REFERENCE, DifferentialPair, Pools, Shrunk
 from tinyfuzz.execution.targets import Target, load_target
 
 SWARM_SUBSETS = 64  # swarm subsets per campaign: each process compiles each subset's grammar once
@@ -119,7 +119,7 @@ class BatchRunner:
         mutated = len(mutants)  # the rest of the batch is generated
         programs = [sampler.draw() for _ in range(count - mutated)] + mutants
         sources = [program.source for program in programs]
-        expected = next(iter(self.pairs.values())).expected(sources)
+        expected = self.pools.run(self.reference, sources, REFERENCE)  # once for every target
         outcomes = {self.reference.name: Counter(o.status for o in expected)}
         buckets: dict = {}  # (spec, signature) -> smallest Finding so far (hits counted)
         known: dict = {}  # (target name, known ids) -> smallest DocumentedDifference so far

@@ -12,6 +12,7 @@ share one ``Pools`` (a campaign runs one reference against several targets).
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -133,8 +134,6 @@ def run_on_reference(sources: list[str], reference: str = "cpython", workers: in
                      batch: int = 50) -> list[Outcome]:
     """Run each program on the reference in warm worker processes; outcomes in input order (for
     labelling many programs at once: several workers, batches of ``batch``)."""
-    import os
-
     if not sources:
         return []
     target = load_target(reference)
