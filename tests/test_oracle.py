@@ -104,3 +104,11 @@ def test_a_caught_and_printed_exception_is_one_bucket_whatever_the_reference_pri
     # an exception both sides print, differing in its message, still buckets by the change
     both = compare(Outcome("ok", "KeyError 'a'\n"), Outcome("ok", "KeyError a\n"), t)
     assert both.signature not in signatures
+
+
+@pytest.mark.parametrize("observed", ["1\n\n", "1", "1\n2\n", ""])
+def test_outputs_that_differ_only_in_length_get_a_signature(observed):
+    """A trailing newline more or less, or missing lines, is an output difference with its own bucket."""
+    difference = compare(OK, Outcome("ok", observed), target())
+    assert difference.kind == "output" and len(difference.signature) == 12
+    assert difference.signature != compare(OK, Outcome("ok", "2\n"), target()).signature

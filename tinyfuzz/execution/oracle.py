@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import re
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import Callable
 
 from tinyfuzz.execution.worker import Outcome
@@ -123,6 +124,7 @@ def compare(expected: Outcome, observed: Outcome, target) -> Difference | None:
                                 normalized(observed, target.normalize)))
 
 
+_ENDED = "(end of output)"
 _NUMBER = re.compile(r"\d+(\.\d+)?")
 _NAME = re.compile(r"'[^']*'|\"[^\"]*\"")
 _CAUGHT = re.compile(r"\b([A-Z]\w*(?:Error|Exception))\b\W*('[^']*'|\"[^\"]*\")?")  # name, message
@@ -156,8 +158,10 @@ def signature(target: str, kind: str, expected: Outcome, observed: Outcome) -> s
     """Same target, kind, exceptions and shape of change: same signature, whatever the program."""
     parts = [target, kind, _raised(expected), _raised(observed)]
     if kind == "output":
-        first = next((a, b) for a, b in zip(expected.stdout.split("\n") + [""],
-                                            observed.stdout.split("\n") + [""]) if a != b)
+        # Outputs that differ only in how many lines they have (a trailing newline) differ where
+        # one of them has ended.
+        lines = zip_longest(expected.stdout.split("\n"), observed.stdout.split("\n"), fillvalue=_ENDED)
+        first = next((a, b) for a, b in lines if a != b)
         parts += _changes(*first)
     elif kind == "exception-message":
         parts += [_shape(observed.exc_message)]
