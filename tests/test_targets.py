@@ -153,3 +153,15 @@ def test_pyodide_runs_programs_in_fresh_namespaces():
     assert first.stdout == "5\n"
     assert second.exc_type == "NameError"
     assert (raised.stdout, raised.exc_type) == ("3\n", "ZeroDivisionError")
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param("micropython", marks=pytest.mark.micropython),
+    pytest.param("pyodide", marks=pytest.mark.pyodide),
+])
+def test_node_engines_print_non_ascii_text_whole(name):
+    """An engine may hand over a character's UTF-8 bytes in separate writes: decoded as one stream,
+    they are the character (decoding each write alone made every 'é' two replacement characters)."""
+    engine = require_target(name)
+    (outcome,) = engine.run(["print('café', 'Straße', '€', '😀')\nprint('ß' * 3, end='')"])
+    assert outcome.stdout == "café Straße € 😀\nßßß"

@@ -14,6 +14,7 @@ import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 
 const [engine, modulePath] = process.argv.slice(2);
+// One streaming decoder: an engine may hand over a character's UTF-8 bytes in separate writes.
 const decoder = new TextDecoder();
 let captured = "";
 
@@ -21,7 +22,7 @@ async function load() {
   const module = await import(pathToFileURL(modulePath).href);
   if (engine === "micropython") {
     const mp = await module.loadMicroPython({
-      stdout: (bytes) => capture(typeof bytes === "string" ? bytes : decoder.decode(bytes)),
+      stdout: (bytes) => capture(typeof bytes === "string" ? bytes : decoder.decode(bytes, { stream: true })),
       linebuffer: false,
       heapsize: 256 * 1024 * 1024,
     });
@@ -30,7 +31,7 @@ async function load() {
   }
   if (engine === "pyodide") {
     const py = await module.loadPyodide();
-    py.setStdout({ write: (buffer) => { capture(decoder.decode(buffer)); return buffer.length; } });
+    py.setStdout({ write: (buffer) => { capture(decoder.decode(buffer, { stream: true })); return buffer.length; } });
     const newDict = py.globals.get("dict");
     return (source) => {
       const namespace = newDict();
@@ -84,6 +85,7 @@ function outcome(run, source) {
       process.exit(70);
     }
   }
+  capture(decoder.decode());  // the end of the program ends any character left incomplete
   const seconds = (performance.now() - start) / 1000;
   if (overflow || captured.length > outputLimit) {
     return ["output-limit", captured.slice(0, outputLimit), "", "", seconds];
