@@ -70,19 +70,27 @@ def test_batch_seeds_differ_and_fit_a_signed_64_bit_column():
 @pytest.mark.slow
 def test_campaign_finds_confirms_shrinks_and_saves_every_toy_bug(tmp_path):
     db, crashes = tmp_path / "run.sqlite", tmp_path / "crashes"
-    status = Campaign(toy_config(), db=db, budget=Budget(programs=300), workers=2,
+    # 1,000 programs: the not bug shows in about one in a hundred
+    status = Campaign(toy_config(), db=db, budget=Budget(programs=1000), workers=2,
                       crashes=crashes, shrink_tests=150).run()
-    assert status.stopped == "budget" and status.programs == 300
+    assert status.stopped == "budget" and status.programs == 1000
     store = Store(db)
     (campaign,) = store.campaigns()
-    assert sum(b.programs for b in store.batches(campaign.id)) == 300
-    assert sorted(b.index for b in store.batches(campaign.id)) == list(range(12))
+    assert sum(b.programs for b in store.batches(campaign.id)) == 1000
+    assert sorted(b.index for b in store.batches(campaign.id)) == list(range(40))
     findings = store.findings(campaign.id)
-    assert len(findings) >= TOY_BUGS and all(f.shrunk and f.hits >= 1 for f in findings)
+    # one bucket per bug: two causes never share one, one cause is never split (buckets of one
+    # cause were merged once shrunk, their hits added)
+    assert len(findings) == TOY_BUGS and all(f.shrunk and f.hits >= 1 for f in findings)
+    merged = store.findings(campaign.id, merged=True)
+    assert {f.merged_into for f in merged} <= {f.signature for f in findings}
+    assert sorted(path.stem for path in (crashes / "toyc").glob("*.py")) == \
+        sorted(f.signature for f in findings)
+    assert set(status.buckets) == {("toyc", f.signature) for f in findings}
     for finding in findings:  # the crash file is the shrunk program, under the bucket's name
         saved = read_finding(crashes / "toyc" / f"{finding.signature}.py")
         assert saved.source.strip() == finding.source.strip()
-        assert len(finding.source.strip().splitlines()) <= 4
+        assert len(finding.source.strip().splitlines()) <= 3
         assert len(finding.source) <= len(finding.original)
     sources = "\n".join(f.source for f in findings)
     assert "/" in sources and "not" in sources and "range(" in sources  # each seeded bug, shrunk

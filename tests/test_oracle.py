@@ -112,3 +112,27 @@ def test_outputs_that_differ_only_in_length_get_a_signature(observed):
     difference = compare(OK, Outcome("ok", observed), target())
     assert difference.kind == "output" and len(difference.signature) == 12
     assert difference.signature != compare(OK, Outcome("ok", "2\n"), target()).signature
+
+
+def test_the_words_a_program_printed_do_not_split_a_bucket():
+    """MicroPython's KeyError message without quotes: one bucket whatever the key."""
+    t = target()
+    keys = {compare(Outcome("ok", f"0 '{key}'\n"), Outcome("ok", f"0 {key}\n"), t).signature
+            for key in ("blue", "cyan", "green", "red")}
+    assert len(keys) == 1
+    words = {compare(Outcome("ok", f"right {w}\n"), Outcome("ok", f"{w}\n"), t).signature
+             for w in ("banana", "a,b,c", "x y z")}
+    assert len(words) == 1
+    # the words of the language stay: True printed for False is not a changed name
+    assert compare(Outcome("ok", "True\n"), Outcome("ok", "False\n"), t).signature != \
+        compare(Outcome("ok", "abc\n"), Outcome("ok", "xyz\n"), t).signature
+
+
+def test_where_a_difference_shows_is_part_of_its_signature_but_a_hang_has_none():
+    t = target()
+    loop = compare(OK, Outcome("ok", "1\n1\n"), t, where="For")
+    branch = compare(OK, Outcome("ok", "1\n1\n"), t, where="If")
+    assert loop.signature != branch.signature
+    assert compare(OK, Outcome("ok", "1\n1\n"), t, where="For").signature == loop.signature
+    hangs = {compare(OK, Outcome("timeout"), t, where=w).signature for w in ("For", "While", "")}
+    assert len(hangs) == 1

@@ -161,3 +161,17 @@ def test_lambda_and_conditional_expression_bodies_are_expressions_not_statement_
     source = "a = 1\nf = lambda: 0\nb = 2 if a else 3\nprint(a, f(), b)\n"
     result = reduce(source, lambda s: "print" in s and "lambda" in s)
     assert "lambda" in result.source and len(result.source) < len(source)
+
+
+def test_a_compact_input_is_reduced_further():
+    """An input reduced before comes compact (``7//2``): candidates are rendered compact too, or
+    every AST candidate would be longer than the input and none tried."""
+    result = reduce("for a in range(0,6,2):\n print(1/2)", lambda text: "range(" in text and "print(" in text)
+    assert result.source == "for a in range(0,0,0):\n print(0)"
+
+
+def test_and_chains_lose_operands_and_a_name_read_once_is_inlined():
+    keep = lambda text: "not" in text and " and " in text and "print(" in text  # noqa: E731
+    assert reduce("if not 0 and 0 and 1 and 0:\n print(0)", keep).source.count(" and ") == 1
+    inline = reduce("a = 0 / 1\nprint(a)", lambda text: "/" in text and "print(" in text)
+    assert inline.source == "print(0/0)"  # the assignment gone, the value where it was read

@@ -139,6 +139,8 @@ def run(targets, reference, programs) -> None:
         pairs = [DifferentialPair(right, target, pools) for target in loaded[1:]]
         expected = pairs[0].expected(sources)
         observed = [pair.observe(sources, expected) for pair in pairs]
+        # where each bug first shows, and the signature a campaign would bucket it by
+        located = [pair.localize(sources, found) for pair, (_, found) in zip(pairs, observed)]
     console = Console()
     bugs = 0
     for index, path in enumerate(programs):
@@ -153,16 +155,19 @@ def run(targets, reference, programs) -> None:
         table.add_row("stdout", *(_clip(o.stdout) for o in row))
         table.add_row("exception", *(f"{o.exc_type}: {o.exc_message}" if o.exc_type else "" for o in row))
         console.print(table)
-        for difference in differences:
+        for difference, (cut, there) in zip(differences, (found[index] for found in located)):
             if difference is None:
                 continue
             if difference.known:
                 console.print(f"[yellow]{difference.target}: {difference.kind} differs, a documented "
                               f"difference ({difference.known})[/]")
+            elif there is None:
+                console.print(f"[yellow]{difference.target}: {difference.kind} differed once, then "
+                              "agreed (flaky)[/]")
             else:
                 bugs += 1
-                console.print(f"[bold red]{difference.target}: {difference.kind} differs "
-                              f"(signature {difference.signature})[/]")
+                console.print(f"[bold red]{difference.target}: {there.kind} differs (signature "
+                              f"{there.signature}; it shows by line {len(cut.splitlines())})[/]")
     sys.exit(1 if bugs else 0)
 
 
@@ -183,12 +188,12 @@ def shrink(target, reference, output, program) -> None:
 
     source = Path(program).read_text(encoding="utf-8")
     with DifferentialPair(load_target(reference), load_target(target)) as pair:
-        first = pair.difference(source)
+        located, first = pair.localize([source], [pair.difference(source)])[0]
         if first is None or not first.is_bug:
             raise InvalidArgument(f"{program}: {pair.target.name} does not differ from "
                                   f"{pair.reference.name} on it in an undocumented way: nothing "
                                   "to shrink")
-        result = pair.shrink(source, first.signature)
+        result = pair.shrink(located, first.signature)
     click.echo(f"{first.kind} (signature {first.signature}): {len(source)} -> "
                f"{len(result.source)} characters in {result.tests} test runs", err=True)
     if output:
@@ -290,7 +295,9 @@ def fuzz(targets, reference, grammar, level, budget, workers, executor, db, cras
                   "command shrinks them (and goes on if the budget allows)")
     out.print(f"{status.stopped}: {status.session_programs:,} programs this session in "
               f"{time.monotonic() - status.session_started:.1f} s ({status.session_rate:,.0f} "
-              f"programs/s); {len(status.buckets)} buckets; store {db}; report: tinyfuzz report "
+              f"programs/s); {len(status.buckets)} buckets"
+              + (f" ({len(status.merged)} more joined one of them once shrunk to the same program)"
+                 if status.merged else "") + f"; store {db}; report: tinyfuzz report "
               f"{db} -o report.html")
     if interrupted:
         sys.exit(130)

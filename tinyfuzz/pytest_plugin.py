@@ -157,6 +157,10 @@ class Differential:
         difference = self.pair.difference(source)
         if difference is None or not difference.is_bug:
             return
+        source, difference = self.pair.localize([source], [difference])[0]  # cut where it differs
+        if difference is None:  # it differed only once: Hypothesis reports the flaky test
+            raise AssertionError(f"{self.target.name} differed from {self.reference.name} once, "
+                                 "then agreed: flaky")
         finding = Finding.of(difference, source, self.spec, self.reference.name)
         self.last = finding
         existed = finding_path(self.crashes, finding).exists()

@@ -31,7 +31,7 @@ from tinyfuzz.corpus.store import BatchResult, FindingRow, Store, outcome_from
 from tinyfuzz.engine.guides import choice_alternatives
 from tinyfuzz.engine.sampler import Sampler
 from tinyfuzz.errors import InvalidArgument, TinyfuzzError
-from tinyfuzz.execution.findings import save_finding
+from tinyfuzz.execution.findings import read_finding, save_finding
 from tinyfuzz.execution.pair import Shrunk
 from tinyfuzz.execution.targets import load_target
 
@@ -67,6 +67,7 @@ class CampaignStatus:
     shrinking: int = 0
     outcomes: dict = field(default_factory=dict)  # target name -> Counter of statuses
     buckets: dict = field(default_factory=dict)  # (target, signature) -> Bucket
+    merged: dict = field(default_factory=dict)  # (target, signature) -> the signature it joined
     known: Counter = field(default_factory=Counter)  # (target, known ids) -> programs
     flaky: int = 0
     mutated: int = 0  # programs made from the corpus (--corpus, --mutate)
@@ -145,7 +146,8 @@ class Campaign:
         for known in result.known:
             status.known[(known.target, known.known)] += known.hits
         for finding in result.findings:
-            bucket = status.buckets.get((finding.target, finding.signature))
+            signature = status.merged.get((finding.target, finding.signature), finding.signature)
+            bucket = status.buckets.get((finding.target, signature))
             if bucket is not None:
                 bucket.hits += finding.hits
         for row in new:
@@ -192,9 +194,36 @@ class Campaign:
             self.store.record_shrunk(row.id, row.source, outcome_from(row.expected),
                                      outcome_from(row.observed))
         else:
-            self._save(self.store.record_shrunk(row.id, result.source, result.expected,
-                                                result.observed))
+            row = self.store.record_shrunk(row.id, result.source, result.expected, result.observed,
+                                           result.cause)
+            self._save(row)
         self.status.buckets[(row.target, row.signature)].shrunk = True
+        self._merge_if_one_cause(row)
+
+    def _merge_if_one_cause(self, row: FindingRow) -> None:
+        """A bucket just shrunk and a bucket of the same target and kind with the same cause
+        (``DifferentialPair.cause``: the shape of its program reduced to the outline of its
+        difference) become one: one cause, one bucket, hits added, the smaller program kept. The
+        other's crash file goes, unless a person has marked it."""
+        if not row.cause:
+            return
+        into = next((other for other in self.store.findings(self.row.id)
+                     if other.id != row.id and other.cause == row.cause
+                     and other.target == row.target and other.kind == row.kind), None)
+        if into is None:
+            return
+        if len(row.source) < len(into.source):  # the bucket kept shows the smaller program
+            row, into = into, row
+        into = self.store.merge(row.id, into.id)
+        status = self.status
+        merged = status.buckets.pop((row.target, row.signature))
+        status.buckets[(into.target, into.signature)].hits = into.hits
+        status.merged[(row.target, row.signature)] = into.signature
+        for key, signature in status.merged.items():  # those that joined it follow it
+            if signature == row.signature:
+                status.merged[key] = into.signature
+        if merged.path is not None and merged.path.exists() and not read_finding(merged.path).expected_difference:
+            merged.path.unlink()
 
     # -- the loop --
 
@@ -213,6 +242,8 @@ class Campaign:
             status.covered.update(map(tuple, batch.covered or ()))
         for row in self.store.known(self.row.id):
             status.known[(row.target, row.known)] += row.hits
+        for row in self.store.findings(self.row.id, merged=True):
+            status.merged[(row.target, row.signature)] = row.merged_into
         for row in self.store.findings(self.row.id):
             self._save(row)
             if not row.shrunk:

@@ -16,6 +16,7 @@ import random
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 
 from tinyfuzz.corpus.store import BatchRecord, BatchResult
 from tinyfuzz.engine.guides import prefer_unused
@@ -127,7 +128,8 @@ class BatchRunner:
         for spec, pair in self.pairs.items():
             observed, differences = pair.observe(sources, expected)
             outcomes[pair.target.name] = Counter(o.status for o in observed)
-            for source, difference in zip(sources, differences):
+            # A bug's program is cut where it first differs: its bucket is its cause's.
+            for source, difference in pair.localize(sources, differences):
                 if difference is None:
                     continue
                 if difference.is_bug:
@@ -156,12 +158,14 @@ class BatchRunner:
         return BatchResult(record, tuple(findings), tuple(known.values()))
 
     def shrink(self, spec: str, source: str, signature: str, max_tests: int) -> Shrunk | None:
-        """The smallest program with the same signature (None: it no longer reproduces)."""
+        """The smallest program with the same signature, and the shape of its cause (None: it no
+        longer reproduces)."""
+        pair = self.pairs[spec]
         try:
-            return self.pairs[spec].shrink(source, signature, max_tests=max_tests,
-                                           seconds=SHRINK_SECONDS)
+            shrunk = pair.shrink(source, signature, max_tests=max_tests, seconds=SHRINK_SECONDS)
         except InvalidArgument:
             return None
+        return replace(shrunk, cause=pair.cause(shrunk.source, max_tests=max_tests))
 
     def close(self) -> None:
         self.pools.close()

@@ -124,6 +124,10 @@ class FindingRow(_Bucket, Base):
     shrunk: Mapped[bool] = mapped_column(Boolean, default=False)
     batch_index: Mapped[int] = mapped_column(Integer)
     found: Mapped[float] = mapped_column(Float)
+    # the signature of the bucket this one joined once both were shrunk to one cause's program
+    # (NULL: a bucket of its own); its later hits are counted there
+    merged_into: Mapped[str | None] = mapped_column(String(40), nullable=True, default=None)
+    cause: Mapped[str | None] = mapped_column(Text, nullable=True)  # the shape of its cause, once shrunk
 
     def finding(self) -> Finding:
         """The finding as it stands (its smallest program so far), for a crash file."""
@@ -257,6 +261,10 @@ class Store:
                     session.add(row)
                     new.append(row)
                 else:
+                    if row.merged_into:
+                        row = session.scalar(select(FindingRow).where(
+                            FindingRow.campaign_id == campaign_id, FindingRow.target == row.target,
+                            FindingRow.signature == row.merged_into))
                     row.hits += finding.hits
             for known in result.known:
                 self._record_known(session, campaign_id, known)
@@ -280,14 +288,28 @@ class Store:
             row.observed = outcome_dict(known.observed)
 
     def record_shrunk(self, finding_id: int, source: str, expected: Outcome,
-                      observed: Outcome) -> FindingRow:
+                      observed: Outcome, cause: str | None = None) -> FindingRow:
         with self.session() as session, session.begin():
             row = session.get(FindingRow, finding_id)
             if len(source) <= len(row.source):
                 row.source = source
                 row.expected, row.observed = outcome_dict(expected), outcome_dict(observed)
             row.shrunk = True
+            row.cause = cause
         return row
+
+    def merge(self, finding_id: int, into_id: int) -> FindingRow:
+        """Bucket ``finding_id`` joins ``into_id`` (one cause): its hits, now and later, count there.
+        Returns the bucket joined."""
+        with self.session() as session, session.begin():
+            row, into = session.get(FindingRow, finding_id), session.get(FindingRow, into_id)
+            row.merged_into = into.signature
+            into.hits += row.hits
+            for joined in session.scalars(select(FindingRow).where(  # those that joined it follow
+                    FindingRow.campaign_id == row.campaign_id, FindingRow.target == row.target,
+                    FindingRow.merged_into == row.signature)):
+                joined.merged_into = into.signature
+        return into
 
     # ---- reading (resume, the report) ----
 
@@ -300,10 +322,12 @@ class Store:
             return list(session.scalars(select(BatchRow).where(BatchRow.campaign_id == campaign_id)
                                         .order_by(BatchRow.finished)))
 
-    def findings(self, campaign_id: int) -> list[FindingRow]:
+    def findings(self, campaign_id: int, merged: bool = False) -> list[FindingRow]:
+        """The campaign's buckets (``merged``: those that joined another one instead)."""
+        joined = FindingRow.merged_into.is_not(None) if merged else FindingRow.merged_into.is_(None)
         with self.session() as session:
             return list(session.scalars(select(FindingRow)
-                                        .where(FindingRow.campaign_id == campaign_id)
+                                        .where(FindingRow.campaign_id == campaign_id, joined)
                                         .order_by(FindingRow.found)))
 
     def known(self, campaign_id: int) -> list[KnownRow]:

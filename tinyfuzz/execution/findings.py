@@ -9,6 +9,9 @@ file: a smaller program replaces a larger one, never the reverse.
 
 from __future__ import annotations
 
+import ast
+import io
+import tokenize
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -72,6 +75,68 @@ def _merge(new, old):
         return new
     smaller = new if len(new.source) < len(old.source) else old
     return replace(smaller, hits=new.hits + old.hits)
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    """The names a program binds (variables, functions, classes, parameters...): its own words,
+    unlike builtins, attributes and keyword arguments, which are the language's."""
+    bound = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound.update(node.names)
+        elif isinstance(node, ast.alias):
+            bound.add(node.asname or node.name.split(".")[0])
+    return bound
+
+
+def _literal_shape(token: str) -> str:
+    try:
+        value = ast.literal_eval(token)
+    except (ValueError, SyntaxError):
+        return "s"  # an f-string
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    if isinstance(value, str):
+        return "''" if not value else "'a'" if value.isascii() else "'é'"
+    return {int: "0", float: "0.0", complex: "0j"}.get(type(value), "0")
+
+
+def program_shape(source: str) -> str:
+    """A (minimal) program with the names it binds numbered in order of appearance and its numbers
+    and strings reduced to their kind (int, float; empty, ASCII, non-ASCII), a sign before a number
+    dropped. Two buckets whose minimal programs have one shape show one cause: ``print(0/1)`` and
+    ``print(6/3)``, ``a['red']`` and ``a['cyan']`` after ``a={}``."""
+    try:
+        bound = _bound_names(ast.parse(source))
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (SyntaxError, ValueError, tokenize.TokenError):
+        return source
+    names: dict[str, str] = {}
+    shape: list[str] = []
+    for token in tokens:
+        kind, text = token.type, token.string
+        if kind in (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER):
+            continue
+        if kind == tokenize.NAME and text in bound:
+            text = names.setdefault(text, f"v{len(names)}")
+        elif kind in (tokenize.NUMBER, tokenize.STRING):
+            if shape and shape[-1] == "-" and (len(shape) == 1 or shape[-2] in "([{,=:\n"):
+                shape.pop()  # a negative number: the same literal as its absolute value
+            text = _literal_shape(text)
+        elif kind == tokenize.NEWLINE:
+            text = "\n"
+        elif kind in (tokenize.INDENT, tokenize.DEDENT):
+            text = ">" if kind == tokenize.INDENT else "<"
+        shape.append(text)
+    return " ".join(shape)
 
 
 def _describe(outcome: Outcome) -> str:

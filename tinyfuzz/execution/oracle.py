@@ -4,7 +4,9 @@
 its ``kind`` (hang > crash > exception-type > output > exception-message, the first that applies),
 the documented difference of the target that explains it (``known``), or else a bug, and a
 ``signature`` for bucketing: the same kind of failure on the same target gets the same signature
-whatever the program's names and numbers.
+whatever the program's names, numbers and strings. ``where`` (the kind of statement the difference
+first shows after, see ``pair.DifferentialPair.localize``) tells apart causes whose outputs change
+alike: one loop too many and one ``if`` taken wrongly both print an extra line.
 """
 
 from __future__ import annotations
@@ -97,8 +99,9 @@ def _settle(kind: str, expected: Outcome, observed: Outcome) -> Outcome:
     return expected._replace(stdout=observed.stdout)  # crash, hang: the status and exception
 
 
-def compare(expected: Outcome, observed: Outcome, target) -> Difference | None:
-    """Compare the reference's outcome with a target's (``target``: a ``targets.Target``).
+def compare(expected: Outcome, observed: Outcome, target, where: str = "") -> Difference | None:
+    """Compare the reference's outcome with a target's (``target``: a ``targets.Target``;
+    ``where``: the kind of the program's last statement, part of the signature).
 
     Each way the outcomes differ, most serious first, must be explained by a documented
     difference for the whole to count as known; the first one no rule explains is the bug.
@@ -113,7 +116,7 @@ def compare(expected: Outcome, observed: Outcome, target) -> Difference | None:
                                                   normalized(obs, r.normalize)) != kind)), None)
         if rule is None:
             return Difference(kind, target.name, expected, observed, None,
-                              signature(target.name, kind, exp, obs))
+                              signature(target.name, kind, exp, obs, where))
         explained.append(rule.id)
         obs = _settle(kind, exp, obs)
         kind = classify(exp, obs)
@@ -121,20 +124,33 @@ def compare(expected: Outcome, observed: Outcome, target) -> Difference | None:
         return None
     return Difference(first, target.name, expected, observed, ", ".join(explained),
                       signature(target.name, first, normalized(expected, target.normalize),
-                                normalized(observed, target.normalize)))
+                                normalized(observed, target.normalize), where))
 
 
 _ENDED = "(end of output)"
-_NUMBER = re.compile(r"\d+(\.\d+)?")
-_NAME = re.compile(r"'[^']*'|\"[^\"]*\"")
-_CAUGHT = re.compile(r"\b([A-Z]\w*(?:Error|Exception))\b\W*('[^']*'|\"[^\"]*\")?")  # name, message
 _TOKEN = re.compile(r"'[^']*'|\"[^\"]*\"|\d+(?:\.\d+)?|\w+|\S")
+_CAUGHT = re.compile(r"\b([A-Z]\w*(?:Error|Exception))\b\W*('[^']*'|\"[^\"]*\")?")  # name, message
+# Words that say what happened rather than what the program printed: kept in a shape.
+_MEANINGFUL = re.compile(r"True|False|None|nan|inf|class|object|function|method|generator|at|of|"
+                         r"[A-Z]\w*(?:Error|Exception|Warning)")
 
 
-def _shape(text: str) -> str:
-    """Text with its numbers (int or float) and quoted strings abstracted."""
-    text = _NUMBER.sub(lambda m: "N.N" if m.group(1) else "N", text)
-    return _NAME.sub("'S'", text)[:80]
+def _token_shape(token: str, words: bool) -> str:
+    if token[0] in "'\"":
+        return "'S'"
+    if token[0].isdigit():
+        return "N.N" if "." in token else "N"
+    if words and (token[0].isalpha() or token[0] == "_") and not _MEANINGFUL.fullmatch(token):
+        return "W"  # a word the program printed: a name, a string's contents
+    return token
+
+
+def _shape(text: str, words: bool = True) -> str:
+    """Text with its numbers, quoted strings and (with ``words``) words abstracted, repeats
+    collapsed: the same change whatever the values (``'blue'`` and ``cyan``, one word or three).
+    An exception's message keeps its words: they are the implementation's, not the program's."""
+    shapes = [_token_shape(token, words) for token in _TOKEN.findall(text)]
+    return " ".join(shape for i, shape in enumerate(shapes) if i == 0 or shape != shapes[i - 1])[:80]
 
 
 def _changes(expected_line: str, observed_line: str) -> list[str]:
@@ -149,14 +165,17 @@ def _changes(expected_line: str, observed_line: str) -> list[str]:
             difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes() if tag != "equal"]
     caught = _CAUGHT.search(" ".join(token for _, _, new in runs for token in new))
     if caught and caught.group(1) not in expected_line:
-        return ["caught", caught.group(1), _NUMBER.sub("N", caught.group(2) or "")]
+        return ["caught", caught.group(1), _shape(caught.group(2) or "")]
     changes = [f"{tag}:{_shape(' '.join(old))}>{_shape(' '.join(new))}" for tag, old, new in runs]
     return sorted(set(changes))[:4]
 
 
-def signature(target: str, kind: str, expected: Outcome, observed: Outcome) -> str:
-    """Same target, kind, exceptions and shape of change: same signature, whatever the program."""
+def signature(target: str, kind: str, expected: Outcome, observed: Outcome, where: str = "") -> str:
+    """Same target, kind, exceptions, shape of change and kind of statement it shows after: same
+    signature, whatever the program. A hang has no ``where`` (finding it costs a timeout a try)."""
     parts = [target, kind, _raised(expected), _raised(observed)]
+    if where and kind != "hang":
+        parts.append(f"after {where}")
     if kind == "output":
         # Outputs that differ only in how many lines they have (a trailing newline) differ where
         # one of them has ended.
@@ -164,7 +183,7 @@ def signature(target: str, kind: str, expected: Outcome, observed: Outcome) -> s
         first = next((a, b) for a, b in lines if a != b)
         parts += _changes(*first)
     elif kind == "exception-message":
-        parts += [_shape(observed.exc_message)]
+        parts += [_shape(observed.exc_message, words=False)]
     elif kind == "crash":
         parts += [observed.exc_message]
     return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:12]

@@ -12,6 +12,7 @@ share one ``Pools`` (a campaign runs one reference against several targets).
 
 from __future__ import annotations
 
+import ast
 import os
 import time
 from dataclasses import dataclass
@@ -23,6 +24,35 @@ from tinyfuzz.execution.targets import Target, load_target
 from tinyfuzz.execution.worker import Outcome
 
 REFERENCE, TARGET = "reference", "target"  # the two sides of a pair: never one worker for both
+
+
+def _statements(source: str) -> list[ast.stmt]:
+    try:
+        return ast.parse(source).body
+    except (SyntaxError, ValueError):
+        return []
+
+
+def last_statement(source: str) -> str:
+    """The kind of a program's last top-level statement (``For``, ``If``, ``Expr``...; '' when it
+    does not parse): where a difference shows, once the program is cut there (``localize``)."""
+    body = _statements(source)
+    return type(body[-1]).__name__ if body else ""
+
+
+# Statements that hold others: a difference that shows after one of them is its body's. Reduction
+# may unwrap one (``if 1: print(a)`` to ``print(a)``) but never turn it into another.
+COMPOUND = frozenset({"For", "AsyncFor", "While", "If", "Try", "TryStar", "With", "AsyncWith", "Match",
+                      "FunctionDef", "AsyncFunctionDef", "ClassDef"})
+
+
+def cuts(source: str) -> list[str]:
+    """The program cut after each of its top-level statements that ends a line, in order."""
+    body = _statements(source)
+    lines = source.splitlines(keepends=True)
+    ends = [stmt.end_lineno for stmt, after in zip(body, body[1:] + [None])
+            if after is None or after.lineno > stmt.end_lineno]
+    return ["".join(lines[:end]) for end in ends] or [source]
 
 
 class Pools:
@@ -59,6 +89,7 @@ class Shrunk:
     expected: Outcome
     observed: Outcome
     tests: int  # interestingness tests the reducer ran
+    cause: str = ""  # the shape of its cause (``DifferentialPair.cause``) when asked for
 
 
 class DifferentialPair:
@@ -80,7 +111,7 @@ class DifferentialPair:
         return self.expected([source])[0], self.observed([source])[0]
 
     def difference(self, source: str) -> Difference | None:
-        return compare(*self.outcomes(source), self.target)
+        return compare(*self.outcomes(source), self.target, last_statement(source))
 
     def observe(self, sources: Sequence[str], expected: Sequence[Outcome] | None = None
                 ) -> tuple[list[Outcome], list[Difference | None]]:
@@ -89,17 +120,87 @@ class DifferentialPair:
         them (one reference run serves every target of a batch)."""
         expected = self.expected(sources) if expected is None else expected
         observed = self.observed(sources)
-        return observed, [compare(e, o, self.target) for e, o in zip(expected, observed)]
+        return observed, [compare(e, o, self.target, last_statement(source))
+                          for source, e, o in zip(sources, expected, observed)]
 
-    def holds(self, signature: str, deadline: float | None = None) -> Callable[[str], bool]:
-        """The interestingness test of a reduction: the program still differs with ``signature``
-        (False once ``time.monotonic()`` passes ``deadline``: the reducer keeps its best so far)."""
+    def localize(self, sources: Sequence[str], differences: Sequence[Difference]
+                 ) -> list[tuple[str, Difference | None]]:
+        """Each program that differs as a bug, cut after the first top-level statement at which it
+        already does, with the difference there (None: it no longer differs as a bug). Its
+        signature then depends on neither what follows nor how far the program got before: a
+        cause's signature is its own, whatever program shows it. A binary search over the cuts,
+        each step one run of every program's next cut on both sides; a hang is left whole (each
+        try would cost a timeout)."""
+        located: list = list(zip(sources, differences))
+        searches = {}  # index -> [cuts, agrees at cut lo, differs at cut hi, difference at hi]
+        for i, (source, difference) in enumerate(located):
+            if difference is not None and difference.is_bug and difference.kind != "hang":
+                pieces = cuts(source)
+                known = difference if pieces[-1] == source else None  # else: run the last cut
+                searches[i] = [pieces, -1, len(pieces) - 1, known]
+        while True:
+            steps = {i: hi if found is None else (lo + hi) // 2
+                     for i, (_, lo, hi, found) in searches.items() if found is None or hi - lo > 1}
+            if not steps:
+                break
+            probes = [searches[i][0][step] for i, step in steps.items()]
+            for (i, step), probe, e, o in zip(steps.items(), probes, self.expected(probes),
+                                              self.observed(probes)):
+                difference = compare(e, o, self.target, last_statement(probe))
+                search = searches[i]
+                if difference is not None and difference.is_bug:
+                    search[2], search[3] = step, difference
+                elif search[3] is None:  # the whole program no longer differs: flaky
+                    located[i] = (located[i][0], None)
+                    del searches[i]
+                else:
+                    search[1] = step
+        for i, (pieces, _, hi, difference) in searches.items():
+            located[i] = (pieces[hi], difference)
+        return located
+
+    def holds(self, signature: str, where: str = "", deadline: float | None = None
+              ) -> Callable[[str], bool]:
+        """The interestingness test of a reduction: the program still differs with ``signature``,
+        which it showed after a ``where`` statement; a candidate ending in a simple statement
+        counts as showing it there too (see ``COMPOUND``). False once ``time.monotonic()`` passes
+        ``deadline``: the reducer keeps its best so far."""
         def same_signature(candidate: str) -> bool:
             if deadline is not None and time.monotonic() > deadline:
                 return False
-            difference = self.difference(candidate)
+            last = last_statement(candidate)
+            difference = compare(*self.outcomes(candidate), self.target,
+                                 last if last in COMPOUND else where)
             return difference is not None and difference.signature == signature
         return same_signature
+
+    def cause(self, source: str, *, max_tests: int | None = None) -> str:
+        """The shape (``findings.program_shape``) of ``source`` reduced further while it only
+        differs the same way in outline: same kind, same exception types, after the same kind of
+        statement, whatever the output's change looks like. A finding is shrunk keeping its exact
+        signature (its file shows its own difference); this names its cause, so that buckets of one
+        cause merge: one loop too many printing ``0.5`` or ``0``, an ``if`` taken wrongly with an
+        ``else`` or without, give one shape."""
+        from tinyfuzz.execution.findings import program_shape
+        from tinyfuzz.execution.shrink import reduce
+
+        def outline(difference: Difference) -> tuple:
+            e, o = difference.expected, difference.observed
+            return difference.kind, e.status, e.exc_type, o.status, o.exc_type
+
+        where = last_statement(source)
+        first = self.difference(source)
+        if first is None or not first.is_bug:
+            return program_shape(source)
+        wanted = outline(first)
+
+        def same_outline(candidate: str) -> bool:
+            last = last_statement(candidate)
+            difference = compare(*self.outcomes(candidate), self.target,
+                                 last if last in COMPOUND else where)
+            return difference is not None and difference.is_bug and \
+                outline(difference) == wanted and (last not in COMPOUND or last == where)
+        return program_shape(reduce(source, same_outline, max_tests=max_tests).source)
 
     def shrink(self, source: str, signature: str | None = None, *, max_tests: int | None = None,
                seconds: float | None = None) -> Shrunk:
@@ -109,13 +210,14 @@ class DifferentialPair:
         from tinyfuzz.execution.shrink import reduce
 
         if signature is None:
-            first = self.difference(source)
+            source, first = self.localize([source], [self.difference(source)])[0]
             if first is None or not first.is_bug:
                 raise InvalidArgument(f"{self.target.name} does not differ from {self.reference.name}"
                                       " on it in an undocumented way: nothing to shrink")
             signature = first.signature
         deadline = None if seconds is None else time.monotonic() + seconds
-        result = reduce(source, self.holds(signature, deadline), max_tests=max_tests)
+        result = reduce(source, self.holds(signature, last_statement(source), deadline),
+                        max_tests=max_tests)
         return Shrunk(result.source, *self.outcomes(result.source), result.tests_run)
 
     def close(self) -> None:

@@ -21,9 +21,9 @@ skipped without running them. In order:
 - ``hoist``: a compound statement replaced by one of its bodies, an expression by one of its
   sub-expressions (a BinOp by its left or right, a call by an argument, ...);
 - ``simplify``: an expression replaced by a simpler one (0, 1, -1, '', [], a smaller int, a
-  shorter string);
-- ``inline``: a name assigned once, to a constant, replaced by that constant (with and without its
-  assignment);
+  shorter string, an ``and``/``or`` chain without one of its operands);
+- ``inline``: a name assigned once, to a constant (or to anything, when it is read once), replaced
+  by that value (with and without its assignment);
 - ``rename``: bound identifiers renamed to the shortest unused names (all at once, then one by one);
 - ``lines``: text pass, aligned runs of lines deleted (this is what reduces a program that does not
   parse);
@@ -43,6 +43,7 @@ import keyword
 import re
 import tokenize
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from itertools import count, product
 from string import ascii_lowercase
@@ -255,13 +256,16 @@ def _simpler(node: ast.expr) -> list[ast.expr]:
         out.append(ast.Constant(False))
     elif isinstance(value, int):
         toward_zero = value - 1 if value > 0 else value + 1
-        for smaller in sorted({value // 2, toward_zero, abs(value), abs(value) // 2}):
+        for smaller in sorted({value // 2, toward_zero, abs(value), abs(value) // 2, min(value, 2)}):
             out.append(_const(smaller))
     elif isinstance(value, float):
         out += [_const(int(value)), _const(value / 2)]
     elif isinstance(value, str) and value:
         out += [ast.Constant(value[: len(value) // 2]), ast.Constant(value[1:]),
                 ast.Constant(value[:-1])]
+    elif isinstance(node, ast.BoolOp) and len(node.values) > 2:  # a and b and c: a and c, ...
+        out += [ast.BoolOp(node.op, node.values[:i] + node.values[i + 1:])
+                for i in range(len(node.values))]
     elif isinstance(node, (ast.List, ast.Tuple, ast.Set)) and node.elts:
         out.append(type(node)(elts=node.elts[: len(node.elts) // 2], ctx=ast.Load())
                    if not isinstance(node, ast.Set) else ast.Set(node.elts[:1]))
@@ -293,7 +297,9 @@ class _Reducer:
         self.accepted: dict[str, int] = {}
         self.tests_by_pass: dict[str, int] = {}
         self.pass_name = "input"
-        self.compact_style = False
+        # a compact input (one reduced before) gets compact candidates: rendered with the spaces
+        # ast.unparse puts in, every one of them would be longer than it and never tried
+        self.compact_style = _parse(source) is not None and compact(source) == source
         self.passes: list[tuple[str, Callable[[str], Iterable[str]]]] = [
             ("delete", self.pass_delete),
             ("hoist", self.pass_hoist),
@@ -443,13 +449,16 @@ class _Reducer:
                 for alias in node.names:
                     name = alias if isinstance(alias, str) else (alias.asname or alias.name)
                     stores.setdefault(name.split(".")[0], []).extend([node, node])
+        reads = Counter(node.id for node in ast.walk(tree)
+                        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load))
         assigns = {}
         for node in ast.walk(tree):
             for name in _STMT_LISTS[:3]:
                 for i, stmt in enumerate(_statements(node, name)):
                     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
                             isinstance(stmt.targets[0], ast.Name) and \
-                            _constant_value(stmt.value) is not None and \
+                            (_constant_value(stmt.value) is not None
+                             or reads[stmt.targets[0].id] == 1) and \
                             len(stores.get(stmt.targets[0].id, ())) == 1:
                         assigns[stmt.targets[0].id] = (node, name, i, stmt.value)
         for var, (holder, field_name, index, value) in assigns.items():
