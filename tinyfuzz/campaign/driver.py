@@ -212,7 +212,9 @@ class Campaign:
                      and other.target == row.target and other.kind == row.kind), None)
         if into is None:
             return
-        if len(row.source) < len(into.source):  # the bucket kept shows the smaller program
+        def order(bucket):  # the smaller program; in a tie, whichever shrink came first, the same
+            return len(bucket.source), bucket.source, bucket.signature
+        if order(row) < order(into):
             row, into = into, row
         into = self.store.merge(row.id, into.id)
         status = self.status
