@@ -106,3 +106,16 @@ def test_environment_reaches_the_worker():
 def test_programs_cannot_import_the_harness_modules(worker):
     (outcome,) = worker.run(["import worker"])
     assert outcome.exc_type == "ModuleNotFoundError"
+
+
+def test_programs_cannot_write_or_read_the_protocol_channel(worker):
+    """A program that writes a forged response to sys.__stdout__ or fd 1, or reads fd 0, reaches
+    /dev/null: the protocol has file descriptors of its own."""
+    forged, after = worker.run([
+        "import os, sys\nsys.__stdout__.write('{\"results\": []}\\n'); sys.__stdout__.flush()\n"
+        "os.write(1, b'garbage\\n')\nprint(repr(os.read(0, 10)))",
+        "print('fine')"])
+    assert (forged.status, forged.stdout) == ("ok", "b''\n")
+    assert (after.status, after.stdout) == ("ok", "fine\n")
+    (again,) = worker.run(["print(2)"])  # the next batch too
+    assert again.stdout == "2\n"

@@ -96,7 +96,13 @@ def run_batch(programs, timeout, output_limit):
 def main():
     if sys.path and sys.path[0] == __file__.rpartition("/")[0]:
         del sys.path[0]  # programs must not import tinyfuzz's modules as top-level names
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    # The protocol gets file descriptors of its own, and 0 and 1 become /dev/null: a program that
+    # writes to sys.__stdout__ or fd 1, or reads fd 0, cannot corrupt or forge the protocol.
+    stdin, stdout = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.close(devnull)
     sys.stdin = io.StringIO()  # programs never read the protocol stream
     signal.signal(signal.SIGALRM, _on_tick)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children a program forks are reaped at exit
