@@ -136,3 +136,12 @@ def test_where_a_difference_shows_is_part_of_its_signature_but_a_hang_has_none()
     assert compare(OK, Outcome("ok", "1\n1\n"), t, where="For").signature == loop.signature
     hangs = {compare(OK, Outcome("timeout"), t, where=w).signature for w in ("For", "While", "")}
     assert len(hangs) == 1
+
+
+@pytest.mark.parametrize("reference", [
+    Outcome("timeout", exc_message="killed after the hard deadline"), Outcome("output-limit", "1" * 99),
+    Outcome("crash", exc_message="signal 9"), Outcome("oom", "", "MemoryError")])
+@pytest.mark.parametrize("observed", [Outcome("timeout"), Outcome("crash"), Outcome("ok", "1\n")])
+def test_no_verdict_where_the_reference_did_not_finish(reference, observed):
+    """Both timing out is not a bug, nor a target's timeout where the reference flooded its output."""
+    assert compare(reference, observed, target()) is None

@@ -165,3 +165,15 @@ def test_node_engines_print_non_ascii_text_whole(name):
     engine = require_target(name)
     (outcome,) = engine.run(["print('café', 'Straße', '€', '😀')\nprint('ß' * 3, end='')"])
     assert outcome.stdout == "café Straße € 😀\nßßß"
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param("micropython", marks=pytest.mark.micropython),
+    pytest.param("pyodide", marks=pytest.mark.pyodide),
+])
+def test_node_engines_end_normally_on_sys_exit_zero(name):
+    engine = require_target(name)
+    zero, bare, three = engine.run(["import sys\nprint(1)\nsys.exit(0)", "import sys\nsys.exit()",
+                                    "import sys\nsys.exit(3)"])
+    assert (zero.status, zero.stdout, bare.status) == ("ok", "1\n", "ok")
+    assert (three.status, three.exc_type) == ("exception", "SystemExit")

@@ -119,3 +119,11 @@ def test_programs_cannot_write_or_read_the_protocol_channel(worker):
     assert (after.status, after.stdout) == ("ok", "fine\n")
     (again,) = worker.run(["print(2)"])  # the next batch too
     assert again.stdout == "2\n"
+
+
+def test_sys_exit_zero_ends_a_program_normally(worker):
+    """As ``python3 prog.py`` sees it: sys.exit(0) and sys.exit() are a normal end, not an exception."""
+    zero, bare, three = worker.run(["import sys\nprint(1)\nsys.exit(0)\nprint(2)",
+                                    "import sys\nsys.exit()", "import sys\nsys.exit(3)"])
+    assert (zero.status, zero.stdout) == ("ok", "1\n") and bare.status == "ok"
+    assert (three.status, three.exc_type, three.exc_message) == ("exception", "SystemExit", "3")

@@ -75,7 +75,9 @@ function outcome(run, source) {
   try {
     run(source);
   } catch (error) {
-    if (error && error.type) {  // a Python exception: its type and the traceback's last line
+    if (error && error.type === "SystemExit" && /SystemExit(:\s*(0|None)?)?\s*$/.test(String(error.message))) {
+      // sys.exit(0) or sys.exit(): the program ended normally
+    } else if (error && error.type) {  // a Python exception: its type and the traceback's last line
       excType = error.type;
       status = excType === "MemoryError" ? "oom" : "exception";
       const lines = String(error.message).trimEnd().split("\n");

@@ -59,6 +59,9 @@ def run_program(source, timeout, output_limit=1 << 20):
         status = "timeout"
     except MemoryError as exc:
         status, exc_type, exc_message = "oom", "MemoryError", str(exc)
+    except SystemExit as exc:  # sys.exit(0) or sys.exit(): the program ended normally, as python3 sees it
+        if exc.code not in (None, 0):
+            status, exc_type, exc_message = "exception", "SystemExit", str(exc)
     except BaseException as exc:  # the program's own exception is its outcome, whatever it is
         status, exc_type, exc_message = "exception", type(exc).__name__, str(exc)
     finally:

@@ -99,13 +99,22 @@ def _settle(kind: str, expected: Outcome, observed: Outcome) -> Outcome:
     return expected._replace(stdout=observed.stdout)  # crash, hang: the status and exception
 
 
+# The reference did not finish the program (a time, memory or output limit, or its worker died):
+# there is nothing to hold a target to, whatever it did (both timing out is not a bug, nor is a
+# target's timeout where the reference flooded its output).
+NO_VERDICT = frozenset({"timeout", "oom", "output-limit", "crash"})
+
+
 def compare(expected: Outcome, observed: Outcome, target, where: str = "") -> Difference | None:
     """Compare the reference's outcome with a target's (``target``: a ``targets.Target``;
-    ``where``: the kind of the program's last statement, part of the signature).
+    ``where``: the kind of the program's last statement, part of the signature). None when they
+    agree, or when the reference did not finish (``NO_VERDICT``).
 
     Each way the outcomes differ, most serious first, must be explained by a documented
     difference for the whole to count as known; the first one no rule explains is the bug.
     """
+    if expected.status in NO_VERDICT:
+        return None
     exp, obs = normalized(expected, target.normalize), normalized(observed, target.normalize)
     first = kind = classify(exp, obs)
     explained: list[str] = []
