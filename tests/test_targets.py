@@ -177,3 +177,16 @@ def test_node_engines_end_normally_on_sys_exit_zero(name):
                                     "import sys\nsys.exit(3)"])
     assert (zero.status, zero.stdout, bare.status) == ("ok", "1\n", "ok")
     assert (three.status, three.exc_type) == ("exception", "SystemExit")
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param("micropython", marks=pytest.mark.micropython),
+    pytest.param("pyodide", marks=pytest.mark.pyodide),
+    pytest.param("pypy", marks=pytest.mark.pypy),
+])
+def test_a_program_cannot_change_what_the_next_one_sees_on_real_implementations(name):
+    engine = require_target(name)
+    outcomes = engine.run(["import builtins\nbuiltins.print = None\nbuiltins.len = 5", "print(len('ab'))",
+                           "import math\ntry:\n    math.pi = 3\nexcept Exception:\n    pass",
+                           "import math\nprint(math.pi)"])
+    assert outcomes[1].stdout == "2\n" and outcomes[3].stdout == "3.141592653589793\n"

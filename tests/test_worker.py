@@ -127,3 +127,17 @@ def test_sys_exit_zero_ends_a_program_normally(worker):
                                     "import sys\nsys.exit()", "import sys\nsys.exit(3)"])
     assert (zero.status, zero.stdout) == ("ok", "1\n") and bare.status == "ok"
     assert (three.status, three.exc_type, three.exc_message) == ("exception", "SystemExit", "3")
+
+
+def test_a_program_cannot_change_what_the_next_one_sees(worker):
+    """Builtins and modules a program changes are put back, modules it loaded dropped: in a warm
+    worker the next program sees a fresh interpreter (each of these was a false difference)."""
+    outcomes = worker.run([
+        "import builtins\nbuiltins.print = None\nbuiltins.len = lambda x: 7",
+        "print(len('ab'))",
+        "import math\nmath.pi = 3\nimport os.path\nos.path.sep = '!'\nfrom json import decoder\n"
+        "decoder.x = 1\nimport fractions\nfractions.Fraction = int",
+        "import math, os, fractions, json\nprint(math.pi, os.path.sep, hasattr(json.decoder, 'x'), "
+        "fractions.Fraction(1, 2))"])
+    assert outcomes[1].stdout == "2\n"
+    assert outcomes[3].stdout == "3.141592653589793 / False 1/2\n", outcomes[3]

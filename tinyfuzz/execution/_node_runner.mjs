@@ -18,6 +18,49 @@ const [engine, modulePath] = process.argv.slice(2);
 const decoder = new TextDecoder();
 let captured = "";
 
+// What a program may change that outlives it in Pyodide (the builtins, the modules it imports), put
+// back after each program, as _runner.py does for CPython: `builtins.print = None` or `math.pi = 3`
+// must not change the next program's outcome. Defined in the engine's own globals, which programs
+// (each run in a fresh dict) do not see; the builtins it uses are bound when it is defined.
+const GUARD = `
+import builtins, sys
+def _tinyfuzz_guard(getattr=getattr, setattr=setattr, delattr=delattr, dir=dir, list=list,
+                    Exception=Exception):
+    def attributes(thing):
+        return {name: getattr(thing, name) for name in dir(thing)}
+    saved = attributes(builtins)
+    modules = {name: (module, attributes(module)) for name, module in list(sys.modules.items())}
+    real_import = builtins.__import__
+    imported = set()
+    def recording_import(name, *args):
+        imported.add(name)
+        return real_import(name, *args)
+    def begin():
+        imported.clear()
+        builtins.__import__ = recording_import
+    def restore():
+        for name in dir(builtins):
+            if name not in saved:
+                delattr(builtins, name)
+        for name, value in saved.items():
+            if getattr(builtins, name, None) is not value:
+                setattr(builtins, name, value)
+        for name in list(sys.modules):
+            if name not in modules:
+                del sys.modules[name]
+        for name in imported:
+            module, values = modules.get(name, (None, {}))
+            for attribute, value in values.items():
+                try:
+                    if getattr(module, attribute) is not value:
+                        setattr(module, attribute, value)
+                except Exception:
+                    pass
+    return begin, restore
+_tinyfuzz_begin, _tinyfuzz_restore = _tinyfuzz_guard()
+del _tinyfuzz_guard
+`;
+
 async function load() {
   const module = await import(pathToFileURL(modulePath).href);
   if (engine === "micropython") {
@@ -26,6 +69,8 @@ async function load() {
       linebuffer: false,
       heapsize: 256 * 1024 * 1024,
     });
+    // MicroPython's modules are read-only, but a builtin set through `builtins` cannot be put back
+    // from Python: a program that names builtins gets a fresh engine after it (see the loop below).
     return (source) => mp.runPython(
       `exec(${JSON.stringify(source)}, {'__name__': '__main__'})`);
   }
@@ -33,13 +78,15 @@ async function load() {
     const py = await module.loadPyodide();
     py.setStdout({ write: (buffer) => { capture(decoder.decode(buffer, { stream: true })); return buffer.length; } });
     const newDict = py.globals.get("dict");
+    py.runPython(GUARD);
     return (source) => {
       const namespace = newDict();
       namespace.set("__name__", "__main__");
       try {
+        py.runPython("_tinyfuzz_begin()");
         py.runPython(source, { globals: namespace });
       } finally {
-        py.runPython("import sys\nsys.stdout.flush()");
+        py.runPython("_tinyfuzz_restore()\nsys.stdout.flush()");
         namespace.destroy();
       }
     };
@@ -95,15 +142,17 @@ function outcome(run, source) {
   return [status, captured, excType, excMessage, seconds];
 }
 
-const run = await load();
+let run = await load();
 const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
 for await (const line of lines) {
   if (!line) continue;
   const request = JSON.parse(line);
   outputLimit = request.output_limit ?? 1 << 20;
-  const results = request.programs.map((source, index) => {
+  const results = [];
+  for (const [index, source] of request.programs.entries()) {
     send({ started: index });  // the harness's per-program deadline
-    return outcome(run, source);
-  });
+    results.push(outcome(run, source));
+    if (engine === "micropython" && /\bbuiltins\b/.test(source)) run = await load();
+  }
   send({ results });
 }

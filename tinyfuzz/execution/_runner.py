@@ -13,6 +13,7 @@ periodic timer checks the running program's deadline); the harness kills the who
 that does not return (a long computation inside one C call).
 """
 
+import builtins
 import io
 import json
 import os
@@ -38,6 +39,47 @@ def _on_tick(signum, frame):
         raise _Timeout()
 
 
+# What a program may change that outlives it in a warm worker, as the worker started: the builtins,
+# and every module already loaded (name -> (module, its attributes)). After each program the
+# builtins and the modules it imported are put back and the modules it loaded are dropped, so the
+# next program sees a fresh interpreter (``builtins.print = None``, ``math.pi = 3`` do not leak).
+_BUILTINS = {}
+_MODULES = {}
+
+
+def _snapshot():
+    _BUILTINS.update(builtins.__dict__)
+    for name, module in list(sys.modules.items()):
+        attributes = getattr(module, "__dict__", None)
+        if attributes is not None:
+            _MODULES[name] = (module, dict(attributes))
+
+
+def _recording_import(imported):
+    real_import = builtins.__import__
+
+    def recording(name, globals=None, locals=None, fromlist=(), level=0):
+        imported.add(name)
+        imported.update(f"{name}.{item}" for item in fromlist or ())
+        return real_import(name, globals, locals, fromlist, level)
+    return recording
+
+
+def _restore(imported):
+    table = builtins.__dict__  # (attribute access: between clear and update there are no builtins)
+    if table != _BUILTINS:
+        table.clear()
+        table.update(_BUILTINS)
+    if len(sys.modules) != len(_MODULES):
+        for name in [name for name in sys.modules if name not in _MODULES]:
+            del sys.modules[name]
+    for name in imported:
+        module, attributes = _MODULES.get(name, (None, None))
+        if module is not None and module.__dict__ != attributes:
+            module.__dict__.clear()
+            module.__dict__.update(attributes)
+
+
 def run_program(source, timeout, output_limit=1 << 20):
     """Run one program; return [status, stdout, exception type, exception message, seconds].
 
@@ -50,7 +92,10 @@ def run_program(source, timeout, output_limit=1 << 20):
     real_stdout = sys.stdout
     start = time.perf_counter()
     status, exc_type, exc_message = "ok", "", ""
+    imported = set()
     sys.stdout = out
+    if _MODULES:
+        builtins.__import__ = _recording_import(imported)
     if timeout:
         _deadline = start + timeout
     try:
@@ -69,6 +114,8 @@ def run_program(source, timeout, output_limit=1 << 20):
             os._exit(0)
         _deadline = float("inf")
         sys.stdout = real_stdout
+        if _MODULES:
+            _restore(imported)
     seconds = time.perf_counter() - start
     text = out.getvalue()
     if len(text) > output_limit:
@@ -110,6 +157,7 @@ def main():
     signal.signal(signal.SIGALRM, _on_tick)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children a program forks are reaped at exit
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 2000))
+    _snapshot()
     while True:
         request = _read_message(stdin)
         if request is None:
