@@ -80,17 +80,29 @@ def test_no_duplicates_and_hashes_identify_programs(dataset):
         assert r["hash"] == f"{content_hash(r['code'].rstrip(chr(10))):016x}"
 
 
-def test_loops_run_exactly_their_execution_count(dataset):
+def range_of(code: str) -> range:
+    """The range a TinyPy program's loop runs over (its header's literal bounds)."""
+    header = next(line for line in code.splitlines() if line.startswith("for "))
+    call = ast.parse(header + " pass").body[0].iter
+    return range(*(a.value for a in call.args))
+
+
+def test_loops_are_bounded_and_have_the_papers_shapes(dataset):
     records, _ = dataset
     loops = [r for r in records if "loop" in r["constructs"]]
     assert len(loops) > 500
+    shapes = set()
     for record in loops:
-        header = next(line for line in record["code"].splitlines() if line.startswith("for "))
-        call = ast.parse(header + " pass").body[0].iter
-        bounds = [a.value for a in call.args]
-        iterations = len(range(*bounds))
-        assert iterations in (2, 3), header
-        assert record["output"].count("\n") == iterations
+        numbers = range_of(record["code"])
+        # <initial> a digit, <step> 1 to 3, a stop from 0 to 19 (<free_final>; the formulas give 1 to 18)
+        assert 0 <= numbers.start <= 9 and 0 <= numbers.stop <= 19 and numbers.step in (1, 2, 3)
+        assert len(numbers) <= 19
+        assert record["output"].count("\n") == len(numbers)  # the body prints once per iteration
+        span = numbers.stop - numbers.start
+        shapes.add("empty" if span <= 0 else "exact" if span % numbers.step == 0 else "inexact")
+    # exact counts (stop = start + step * count), the appendix's stop off the step's grid, and the
+    # original tool's free stops, empty ranges included
+    assert shapes == {"exact", "inexact", "empty"}
 
 
 def test_same_seed_same_bytes_whatever_the_workers(tmp_path):
@@ -115,7 +127,7 @@ def test_text_format_is_the_papers(tmp_path):
         code, _, output = block.partition("# output\n")
         ast.parse(code)
         assert all(line.startswith("# ") for line in output.splitlines())
-        assert len(output.splitlines()) in (2, 3)  # a loop prints once per iteration
+        assert len(output.splitlines()) == len(range_of(code))  # a loop prints once per iteration
 
 
 def test_summary_counts_and_construct_shares(tmp_path):

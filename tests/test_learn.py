@@ -116,7 +116,7 @@ def test_a_memorised_corpus_gives_duplicates_that_are_not_novel():
     model = train(few * 60, TINY, seed=0)
     report = sample(model, 100, seed=0)
     assert report.duplicates > 50
-    assert report.novel <= len(report.programs) // 2
+    assert report.novel <= report.drawn // 10  # at most one draw in ten is new
 
 
 def test_search_runs_trials_and_keeps_the_best(corpus):
@@ -182,9 +182,9 @@ def test_cli_learn_from_a_dataset_and_sample_into_a_corpus(corpus, tmp_path):
     assert "validation loss" in result.output and model.is_file()
 
     out, db = tmp_path / "samples.jsonl", tmp_path / "corpus.sqlite"
-    result = invoke("sample", model, "-n", 40, "-o", out, "--corpus", db, "--seed", 1)
+    result = invoke("sample", model, "-n", 200, "-o", out, "--corpus", db, "--seed", 1)
     assert result.exit_code == 0, result.output
-    assert "drew 40 programs" in result.output and "novel" in result.output
+    assert "drew 200 programs" in result.output and "novel" in result.output
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert records and all(set(r) == {"code", "output"} for r in records)
     stored = Corpus(db).sources(label=None, origin="learned")

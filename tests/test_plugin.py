@@ -66,7 +66,10 @@ def test_toy_compiler_bug_is_found_shrunk_saved_and_replayed(pytester, monkeypat
         else:
             monkeypatch.delenv(variable, raising=False)
     crashes = pytester.path / "crashes"
-    args = ["--pyargs", "tinyfuzz.differential", "--target", str(TOYC), "--tinyfuzz-profile", "ci",
+    # The not bug shows in about one Hypothesis example in 500 (5 of 8 seeded 500-example runs found
+    # it): it gets the nightly profile, which stops at its first failure, so that it is always found.
+    profile = "nightly" if bug == "not" else "ci"
+    args = ["--pyargs", "tinyfuzz.differential", "--target", str(TOYC), "--tinyfuzz-profile", profile,
             "--tinyfuzz-crashes", str(crashes)]
     found = pytester.runpytest(*args)
     found.assert_outcomes(failed=1)
