@@ -21,7 +21,19 @@ def test_bundled_targets_load():
 
 @pytest.mark.parametrize("text, message", [
     ('kind = "worker"\n', "missing key 'command'"),
-    ('command = "python"\n', "'command' must be a list"),
+    ('command = "python"\n', "command = 'python': must be a list of strings"),
+    ('command = ["x"]\n[limits]\ntimeout = "abc"\n', "timeout = 'abc': must be a number"),
+    ('command = ["x"]\n[limits]\ntimeout = -1\n', "timeout = -1: must be a number, more than 0"),
+    ('command = ["x"]\nlimits = 5\n', "limits = 5: must be a table"),
+    ('command = ["x"]\nknown = "x"\n', "known = 'x': must be an array of tables"),
+    ('command = ["x"]\n[[known]]\nkind = "output"\n', "has no id"),
+    ('command = ["x"]\n[[known]]\nid = "a"\nkind = "output"\nexc_types = "KeyError"\n',
+     "exc_types = 'KeyError': must be a list of strings"),
+    ('command = ["x"]\nenv = 5\n', "env = 5: must be a table of strings"),
+    ('command = ["x"]\nname = 5\n', "name = 5: must be a name"),
+    ('command = ["x"]\nname = "../../x"\n', "name = '../../x': must be a name"),
+    ('command = ["x", "{prog}"]\n', "unknown placeholder {prog}"),
+    ('command = ["x"]\ntimeout = 3\n', "unknown key 'timeout'"),
     ('command = ["x"]\nkind = "daemon"\n', "kind = 'daemon'"),
     ('command = ["x"]\nkind = "command"\n', "needs {file}"),
     ('command = ["x"]\npython_version = "three"\n', "python_version"),
@@ -35,6 +47,13 @@ def test_malformed_target_files(tmp_path, text, message):
     with pytest.raises(TargetError, match=r"bad\.toml") as error:
         load_target(path)
     assert message in str(error.value)
+
+
+def test_a_target_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_bytes(b'command = ["x"]\ndescription = "caf\xe9"\n')
+    with pytest.raises(TargetError, match=r"bad\.toml: not UTF-8 text"):
+        load_target(path)
 
 
 def test_unknown_target_lists_the_bundled_ones():

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
+import string
 import subprocess
 import sys
 import tempfile
@@ -119,23 +121,67 @@ def load_target(name_or_path: str | Path) -> Target:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise TargetError(f"{path}: malformed TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise TargetError(f"{path}: not UTF-8 text (byte {error.start}): save it as UTF-8") from None
     return _target_from(data, path)
 
 
-def _target_from(data: dict, path: Path) -> Target:
-    def need(key, kind=str):
-        if key not in data:
-            raise TargetError(f"{path}: missing key {key!r}: see targets/README.md")
-        if not isinstance(data[key], kind):
-            raise TargetError(f"{path}: {key!r} must be a {kind.__name__}, not {data[key]!r}")
-        return data[key]
+PLACEHOLDERS = ("python", "runner", "node_runner", "target_dir", "npm_root", "file")
+SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")  # a file name: crashes/<name>/ stays inside
+_STRINGS = "a list of strings"
+# key: (what it must be, a check); the checks name the fix in their message
+_KEYS = {
+    "name": ("a name of letters, digits, _ . + - (it names the folder crashes/<name>/)",
+             lambda v: isinstance(v, str) and SAFE_NAME.fullmatch(v) is not None),
+    "kind": ("a string", lambda v: isinstance(v, str)),
+    "command": (_STRINGS, lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "python_version": ("a string like \"3.9\"", lambda v: isinstance(v, (str, int, float))
+                       and not isinstance(v, bool)),
+    "limits": ("a table ([limits])", lambda v: isinstance(v, dict)),
+    "known": ("an array of tables ([[known]])",
+              lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v)),
+    "normalize": (_STRINGS, lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "env": ("a table of strings ([env])", lambda v: isinstance(v, dict)
+            and all(isinstance(x, str) for x in v.values())),
+    "description": ("a string", lambda v: isinstance(v, str)),
+    "install": ("a string", lambda v: isinstance(v, str)),
+}
+_KNOWN_KEYS = {
+    "id": ("a string", lambda v: isinstance(v, str) and v != ""),
+    "kind": ("a string", lambda v: isinstance(v, str)),
+    "description": ("a string", lambda v: isinstance(v, str)),
+    "exc_types": (_STRINGS, lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "normalize": (_STRINGS, lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+}
+_LIMITS = {"timeout": 0, "memory_mb": None, "output_limit": 0, "batch_slack": None, "startup": 0}
 
+
+def _check_table(table: dict, rules: dict, where: str) -> None:
+    """Every key known and of its type, or a TargetError naming the key, the value and the fix."""
+    for key, value in table.items():
+        if key not in rules:
+            raise TargetError(f"{where}: unknown key {key!r}: use {', '.join(rules)} (see "
+                              "targets/README.md)")
+        what, ok = rules[key]
+        if not ok(value):
+            raise TargetError(f"{where}: {key} = {value!r}: must be {what}")
+
+
+def _target_from(data: dict, path: Path) -> Target:
+    _check_table(data, _KEYS, str(path))
+    if "command" not in data:
+        raise TargetError(f"{path}: missing key 'command': see targets/README.md")
     kind = data.get("kind", "worker")
     if kind not in KINDS:
         raise TargetError(f"{path}: kind = {kind!r}: use one of {', '.join(KINDS)}")
-    command = need("command", list)
-    if not command or not all(isinstance(part, str) for part in command):
+    command = data["command"]
+    if not command:
         raise TargetError(f"{path}: 'command' must be a non-empty list of strings")
+    for part in command:
+        for _, field_name, _, _ in string.Formatter().parse(part):
+            if field_name is not None and field_name not in PLACEHOLDERS:
+                raise TargetError(f"{path}: command {part!r}: unknown placeholder {{{field_name}}}: "
+                                  f"use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
     if kind == "command" and not any("{file}" in part for part in command):
         raise TargetError(f"{path}: a command target needs {{file}} in 'command'")
     version = data.get("python_version")
@@ -147,12 +193,20 @@ def _target_from(data: dict, path: Path) -> Target:
         except ValueError:
             raise TargetError(f"{path}: python_version = {version!r}: write it like \"3.9\"") from None
     limits = data.get("limits", {})
-    unknown = set(limits) - {"timeout", "memory_mb", "output_limit", "batch_slack", "startup"}
+    unknown = set(limits) - set(_LIMITS)
     if unknown:
         raise TargetError(f"{path}: unknown [limits] keys {sorted(unknown)}: use timeout, "
                           "memory_mb, output_limit, batch_slack, startup")
+    for key, value in limits.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
+                or (value == 0 and _LIMITS[key] is not None):
+            least = "0 or more" if _LIMITS[key] is None else "more than 0"
+            raise TargetError(f"{path}: [limits] {key} = {value!r}: must be a number, {least}")
     known = []
     for entry in data.get("known", []):
+        _check_table(entry, _KNOWN_KEYS, f"{path}: [[known]] {entry.get('id', '(no id)')!r}")
+        if "id" not in entry:
+            raise TargetError(f"{path}: a [[known]] entry has no id: give each one id = \"...\"")
         if entry.get("kind") not in DIFFERENCE_KINDS:
             raise TargetError(f"{path}: [[known]] {entry.get('id')!r}: kind must be one of "
                               f"{', '.join(DIFFERENCE_KINDS)}")
