@@ -84,3 +84,18 @@ def test_a_merged_bucket_counts_its_later_hits_in_the_one_it_joined(tmp_path):
     assert kept.signature == "ccc" and kept.hits == 5
     assert {row.merged_into for row in store.findings(campaign.id, merged=True)} == {"ccc"}
     store.close()
+
+
+def test_a_bug_is_never_reduced_into_a_documented_difference(tmp_path):
+    """PyPy-like set order documented: a program whose bug shows after a set was printed must not
+    shrink to the set alone (its signature, once the set order is explained, is the set's)."""
+    documented = tmp_path / "toyc-sets.toml"
+    documented.write_text(TOYC.read_text().replace("{target_dir}", str(TOYC.parent)) +
+                          '\n[[known]]\nid = "everything"\nkind = "output"\nnormalize = ["ignore"]\n')
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TOYC_FIX_DIV", "0")
+        with DifferentialPair(load_target("cpython"), load_target(str(documented))) as pair:
+            difference = pair.difference("print(6/3)")
+            assert difference is not None and not difference.is_bug
+            holds = pair.holds(difference.signature, "Expr")
+            assert not holds("print(6/3)") and not holds("print(4/2)")

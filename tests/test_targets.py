@@ -209,3 +209,19 @@ def test_a_program_cannot_change_what_the_next_one_sees_on_real_implementations(
                            "import math\ntry:\n    math.pi = 3\nexcept Exception:\n    pass",
                            "import math\nprint(math.pi)"])
     assert outcomes[1].stdout == "2\n" and outcomes[3].stdout == "3.141592653589793\n"
+
+
+def test_a_command_targets_output_flood_stops_at_the_cap(tmp_path):
+    """Output goes to size-capped files: a target printing without end is an output-limit outcome
+    at once, and the harness holds no more than the cap (it read the whole flood into memory)."""
+    import psutil
+
+    flood = tmp_path / "flood.toml"
+    flood.write_text('name = "flood"\nkind = "command"\ncommand = ["{python}", "-c", '
+                     '"import sys\\nwhile True: sys.stdout.write(\'x\' * 65536)", "{file}"]\n'
+                     '[limits]\ntimeout = 30\n')
+    before = psutil.Process().memory_info().rss
+    (outcome,) = load_target(flood).run(["print(1)"])
+    assert outcome.status == "output-limit" and len(outcome.stdout) == 1 << 20
+    assert outcome.seconds < 10  # stopped at the cap, not at the timeout
+    assert psutil.Process().memory_info().rss - before < 64 << 20

@@ -162,7 +162,7 @@ class DifferentialPair:
     def holds(self, signature: str, where: str = "", deadline: float | None = None
               ) -> Callable[[str], bool]:
         """The interestingness test of a reduction: the program still differs with ``signature``,
-        which it showed after a ``where`` statement; a candidate ending in a simple statement
+        undocumented, which it showed after a ``where`` statement; a candidate ending in a simple statement
         counts as showing it there too (see ``COMPOUND``). False once ``time.monotonic()`` passes
         ``deadline``: the reducer keeps its best so far."""
         def same_signature(candidate: str) -> bool:
@@ -171,7 +171,8 @@ class DifferentialPair:
             last = last_statement(candidate)
             difference = compare(*self.outcomes(candidate), self.target,
                                  last if last in COMPOUND else where)
-            return difference is not None and difference.signature == signature
+            # a documented difference never holds: a bug must not be reduced into one
+            return difference is not None and difference.is_bug and difference.signature == signature
         return same_signature
 
     def cause(self, source: str, *, max_tests: int | None = None) -> str:

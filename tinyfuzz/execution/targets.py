@@ -244,29 +244,46 @@ class CommandPool:
 
     def run_one(self, source: str) -> Outcome:
         limits = self.target.limits
+        # Output goes to files whose size is capped (RLIMIT_FSIZE): a flood of output stops the
+        # process at the cap instead of filling the harness's memory.
+        cap = 4 * limits.output_limit + 4096  # bytes: a character is at most 4
+        limit_memory = memory_limiter(limits.memory_mb)
+
+        def limit_process() -> None:
+            import resource
+
+            if limit_memory is not None:
+                limit_memory()
+            resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
+
         with tempfile.TemporaryDirectory(prefix="tinyfuzz-") as folder:
             file = os.path.join(folder, "program.py")
             with open(file, "w", encoding="utf-8") as handle:
                 handle.write(source)
             start = time.perf_counter()
-            proc = subprocess.Popen([part.replace(self._FILE, file) for part in self.argv],
-                                    stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, cwd=folder,
-                                    preexec_fn=memory_limiter(limits.memory_mb),
-                                    env={**os.environ, **self.target.env})
-            try:
-                out, err = proc.communicate(timeout=limits.timeout + limits.batch_slack)
-            except subprocess.TimeoutExpired:
-                reap(proc.pid)
-                proc.communicate()
-                return Outcome("timeout", seconds=time.perf_counter() - start)
-            seconds = time.perf_counter() - start
-        stdout = out.decode("utf-8", "replace")
-        if len(stdout) > limits.output_limit:
+            with open(os.path.join(folder, "stdout"), "w+b") as out, \
+                    open(os.path.join(folder, "stderr"), "w+b") as err:
+                proc = subprocess.Popen([part.replace(self._FILE, file) for part in self.argv],
+                                        stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                        start_new_session=True, cwd=folder,
+                                        preexec_fn=limit_process,
+                                        env={**os.environ, **self.target.env})
+                try:
+                    proc.wait(timeout=limits.timeout + limits.batch_slack)
+                except subprocess.TimeoutExpired:
+                    reap(proc.pid)
+                    return Outcome("timeout", seconds=time.perf_counter() - start)
+                finally:
+                    reap(proc.pid)  # what it started in the background goes too
+                seconds = time.perf_counter() - start
+                out.seek(0)
+                err.seek(0)
+                raw = out.read(cap)
+                stdout = raw.decode("utf-8", "replace")
+                stderr = err.read(cap).decode("utf-8", "replace")
+        if len(raw) >= cap or len(stdout) > limits.output_limit:
             return Outcome("output-limit", stdout[:limits.output_limit], seconds=seconds)
-        return outcome_from_process(proc.returncode, stdout, err.decode("utf-8", "replace"),
-                                    seconds)
+        return outcome_from_process(proc.returncode, stdout, stderr, seconds)
 
     def map(self, batches):
         for batch in batches:
