@@ -1,7 +1,7 @@
 """The package's layering, checked from its imports (top-level and lazy ones inside functions alike).
 
 Wings from the inside out: ``errors`` < ``_internal`` < ``grammar`` < ``engine`` < ``execution`` <
-``corpus`` < the leaf wings (``campaign``, ``science``, ``learn``, ``describe``) < the shell (``cli``,
+``corpus`` < the leaf wings (``campaign``, ``science``, ``learn``, ``describe``) < the shell (``cli``, ``adapter``,
 ``pytest_plugin``, ``strategy``, ``differential``, ``__init__``). A module may import its own wing and
 the wings inside it, never one outside it nor a sibling leaf wing; no import cycle between modules;
 optional extras (torch, Optuna, spaCy, matplotlib, Dask) only inside the wings that own them.
@@ -15,7 +15,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "tinyfuzz"
 RANK = {"errors": 0, "_internal": 0.5, "grammar": 1, "engine": 2, "execution": 3, "corpus": 4,
         "campaign": 5, "science": 5, "learn": 5, "describe": 5,
-        "cli": 6, "pytest_plugin": 6, "strategy": 6, "differential": 6, "__init__": 6, "__main__": 6}
+        "cli": 6, "pytest_plugin": 6, "strategy": 6, "differential": 6, "adapter": 6, "__init__": 6,
+        "__main__": 6}
 EXTRAS = {"torch": {"learn"}, "optuna": {"learn"}, "spacy": {"describe"},
           "matplotlib": {"campaign"}, "distributed": {"campaign"}, "dask": {"campaign"}}
 

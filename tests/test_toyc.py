@@ -1,8 +1,9 @@
 """The example toy interpreter (examples/toyc): fixed, it agrees with CPython on TinyPy programs;
 each of its three seeded bugs shows on a hand-written program and on programs the sampler draws.
 
-toyc is a ``command`` target (one process per program, ~30 ms each), so the tests run it only on
-programs whose text can trigger the bug under test, a few processes at a time.
+toyc.toml serves tinyfuzz's worker protocol (tinyfuzz.adapter): one process for every program;
+toyc-process.toml is the same interpreter as a ``command`` target (a process per program, ~30 ms
+each), and both must give the same outcomes.
 """
 
 import dataclasses
@@ -49,7 +50,7 @@ def build(toyc, *fixes):
 
 
 def run(target, programs, chunk=25):
-    """Outcomes of ``programs`` on a command target, a few processes at a time, in order."""
+    """Outcomes of ``programs`` on a target, a few workers at a time, in order."""
     chunks = [programs[i:i + chunk] for i in range(0, len(programs), chunk)]
     with ThreadPoolExecutor(PARALLEL) as pool:
         return [outcome for outcomes in pool.map(target.run, chunks) for outcome in outcomes]
@@ -113,3 +114,17 @@ def test_sampled_programs_expose_each_bug_within_2000(reference, toyc, bug):
                 assert difference.is_bug and difference.kind == "output", (program, difference)
                 return
     pytest.fail(f"no program of 2000 ({len(candidates)} candidates) exposed the {bug} bug")
+
+
+def test_the_worker_form_and_the_process_form_agree(toyc):
+    """The same interpreter served two ways: every outcome the same (the seconds apart), the seeded
+    bugs included; a ToyError is reported by the Python exception it stands for."""
+    process = load_target(TOYC / "toyc-process.toml")
+    assert (toyc.kind, process.kind) == ("worker", "command")
+    programs = drawn(seed=11, count=40) + [program for _, program, _ in BUGS.values()] + [
+        "a = 0\nprint(5 / a)", "print(q)", "if (:\n\tprint(1)"]
+    for fixes in ((), FIXES):
+        fast = build(toyc, *fixes).run(programs)
+        slow = run(dataclasses.replace(process, env={name: "1" for name in fixes}), programs)
+        assert [o._replace(seconds=0) for o in fast] == [o._replace(seconds=0) for o in slow]
+    assert fast[-3].exc_type == "ZeroDivisionError" and fast[-2].exc_type == "NameError"

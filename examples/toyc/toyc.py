@@ -1,6 +1,7 @@
 """toyc: a toy interpreter for TinyPy, the Python subset of strategies/tinypy.bnf.
 
     python toyc.py PROGRAM.py
+    python toyc.py --tinyfuzz-worker     # serve tinyfuzz's worker protocol (tinyfuzz.adapter)
 
 It tokenizes, parses and evaluates the program itself (no exec, eval or compile): integer and float
 variables, ``x = expr``, ``+ - * /`` with parentheses, ``print(expr)``, if/elif/else with comparisons
@@ -32,6 +33,7 @@ class ToyError(Exception):
     def __init__(self, kind, message, line=None):
         super().__init__(message)
         self.kind, self.message, self.line = kind, message, line
+        self.python_type = kind  # what tinyfuzz's worker protocol reports (--tinyfuzz-worker)
 
 
 # ---------------------------------------------------------------------------------------- tokens
@@ -314,9 +316,19 @@ class Interpreter:
             raise ToyError("OverflowError", str(error)) from None
 
 
+def run(source):
+    """Interpret one program, printing to sys.stdout; a ToyError is the program's exception."""
+    Interpreter(sys.stdout).run(Parser(tokenize(source)).program())
+
+
 def main(argv):
+    if argv[1:] == ["--tinyfuzz-worker"]:  # the fast form: one process for every program
+        from tinyfuzz.adapter import serve
+
+        serve(run)
+        return 0
     if len(argv) != 2:
-        sys.stderr.write("usage: python toyc.py PROGRAM.py\n")
+        sys.stderr.write("usage: python toyc.py PROGRAM.py | --tinyfuzz-worker\n")
         return 2
     path = argv[1]
     with open(path, encoding="utf-8") as handle:

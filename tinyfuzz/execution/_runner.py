@@ -22,6 +22,22 @@ import sys
 import time
 
 
+class Raised(Exception):
+    """Raised by an interpreter served through ``tinyfuzz.adapter``: the program ended with a Python
+    exception of type ``python_type`` (the interpreter's own error standing for it)."""
+
+    def __init__(self, python_type, message=""):
+        super().__init__(message)
+        self.python_type = python_type
+
+
+def _exec(source, namespace):
+    exec(compile(source, "<program>", "exec"), namespace)  # (looked up at call time: mutants patch them)
+
+
+_execute = _exec  # how a program is run: CPython's exec, or an interpreter's own (main(execute))
+
+
 class _Timeout(BaseException):
     """Raised by the interval timer; a BaseException so ``except Exception`` in a program can't eat it."""
 
@@ -99,7 +115,7 @@ def run_program(source, timeout, output_limit=1 << 20):
     if timeout:
         _deadline = start + timeout
     try:
-        exec(compile(source, "<program>", "exec"), namespace)
+        _execute(source, namespace)
     except _Timeout:
         status = "timeout"
     except MemoryError as exc:
@@ -108,7 +124,8 @@ def run_program(source, timeout, output_limit=1 << 20):
         if exc.code not in (None, 0):
             status, exc_type, exc_message = "exception", "SystemExit", str(exc)
     except BaseException as exc:  # the program's own exception is its outcome, whatever it is
-        status, exc_type, exc_message = "exception", type(exc).__name__, str(exc)
+        status, exc_message = "exception", str(exc)
+        exc_type = getattr(exc, "python_type", None) or type(exc).__name__
     finally:
         if os.getpid() != _PID:  # a child the program forked: it must not go on as a worker
             os._exit(0)
@@ -143,7 +160,12 @@ def run_batch(programs, timeout, output_limit):
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def main():
+def main(execute=None):
+    """Serve the protocol until stdin closes; ``execute(source, namespace)`` runs one program
+    (default: CPython's own ``exec``; ``tinyfuzz.adapter.serve`` passes an interpreter's)."""
+    global _execute
+    if execute is not None:
+        _execute = execute
     if sys.path and sys.path[0] == __file__.rpartition("/")[0]:
         del sys.path[0]  # programs must not import tinyfuzz's modules as top-level names
     # The protocol gets file descriptors of its own, and 0 and 1 become /dev/null: a program that

@@ -18,8 +18,8 @@ skipped without running them. In order:
 - ``delete``: statements and aligned runs of statements of every block (halves, quarters, ...,
   single statements, ddmin-style), including ``else``/``elif`` branches and ``except`` handlers;
   a body left empty becomes ``pass``;
-- ``hoist``: a compound statement replaced by one of its bodies, an expression by one of its
-  sub-expressions (a BinOp by its left or right, a call by an argument, ...);
+- ``hoist``: a compound statement replaced by one of its bodies, an assignment by its value, an
+  expression by one of its sub-expressions (a BinOp by its left or right, a call by an argument, ...);
 - ``simplify``: an expression replaced by a simpler one (0, 1, -1, '', [], a smaller int, a
   shorter string, an ``and``/``or`` chain without one of its operands);
 - ``inline``: a name assigned once, to a constant (or to anything, when it is read once), replaced
@@ -417,6 +417,8 @@ class _Reducer:
                         for body in bodies:
                             if isinstance(body, list) and body:
                                 yield (node, name, i), body
+                        if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and stmt.value:
+                            yield (node, name, i), [ast.Expr(stmt.value)]  # a = f() -> f()
             for slot in _load_exprs(tree):
                 for sub in _sub_exprs(_get(*slot)):
                     yield slot, sub
