@@ -343,3 +343,11 @@ def test_shrink_reduces_a_program_for_a_target(tmp_path, monkeypatch):
     agreeing.write_text("print(1)\n")
     refused = CliRunner().invoke(main, ["shrink", "--target", str(toyc), str(agreeing)])
     assert refused.exit_code == 2 and "nothing to shrink" in refused.output
+
+
+@pytest.mark.parametrize("args", [["cover", "tinypy"], ["shrink", "--target", "cpython", __file__]])
+def test_an_output_that_cannot_be_written_is_refused_before_the_work(tmp_path, args):
+    """Refused at once, one line, exit 2: not an OSError after the work, with its result lost."""
+    result = CliRunner().invoke(main, args + ["-o", str(tmp_path / "missing" / "out.txt")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    assert result.output.count("\n") == 1

@@ -182,10 +182,13 @@ def shrink(target, reference, output, program) -> None:
     """Reduce PROGRAM while TARGET keeps differing from the reference with the same signature."""
     from pathlib import Path
 
+    from tinyfuzz._internal.files import atomic_file, check_writable
     from tinyfuzz.errors import InvalidArgument
     from tinyfuzz.execution.pair import DifferentialPair
     from tinyfuzz.execution.targets import load_target
 
+    if output:
+        check_writable(output)  # before the work, not after it
     source = Path(program).read_text(encoding="utf-8")
     with DifferentialPair(load_target(reference), load_target(target)) as pair:
         located, first = pair.localize([source], [pair.difference(source)])[0]
@@ -197,7 +200,8 @@ def shrink(target, reference, output, program) -> None:
     click.echo(f"{first.kind} (signature {first.signature}): {len(source)} -> "
                f"{len(result.source)} characters in {result.tests} test runs", err=True)
     if output:
-        Path(output).write_text(result.source, encoding="utf-8")
+        with atomic_file(output) as out:
+            out.write(result.source)
     else:
         click.echo(result.source, nl=not result.source.endswith("\n"))
 
@@ -379,18 +383,21 @@ def cover(grammar, output, start, seed, max_size, k) -> None:
     Prints per-rule coverage (rules not fully covered first) to stderr; exits with 1 when some
     alternative is not covered.
     """
-    from pathlib import Path
 
     from rich.console import Console
     from rich.table import Table
 
+    from tinyfuzz._internal.files import atomic_file, check_writable
     from tinyfuzz.science.coverage import coverage_listing
 
+    if output:
+        check_writable(output)  # before the work, not after it
     listing = coverage_listing(grammar, start=start, seed=seed, max_size=max_size, k=k)
     text = "".join(f"# program {i + 1} of {len(listing.programs)}\n{p.rstrip()}\n"
                    for i, p in enumerate(listing.programs))
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        with atomic_file(output) as out:
+            out.write(text)
     else:
         click.echo(text, nl=False)
     console = Console(stderr=True)

@@ -33,6 +33,8 @@ def check_writable(path: str | Path) -> Path:
         raise InvalidArgument(f"output {str(path)!r} is a directory: give a file name")
     if not parent.is_dir():
         raise InvalidArgument(f"output {str(path)!r}: directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise InvalidArgument(f"output {str(path)!r}: directory {str(parent)!r} is not writable")
     return path
 
 
