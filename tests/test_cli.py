@@ -351,3 +351,15 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_work(tmp_path, a
     result = CliRunner().invoke(main, args + ["-o", str(tmp_path / "missing" / "out.txt")])
     assert result.exit_code == 2 and "does not exist" in result.output
     assert result.output.count("\n") == 1
+
+
+def test_files_that_are_not_utf8_are_one_line_errors(tmp_path):
+    latin = tmp_path / "latin.py"
+    latin.write_bytes(b"print(1)\nprint('caf\xe9')\n")
+    grammar = tmp_path / "latin.bnf"
+    grammar.write_bytes(b"<start> ::= 'caf\xe9'\n")
+    for args in (["run", "--target", "cpython", str(latin)], ["generate", "--grammar", str(grammar), "-n", "1", "-o", str(tmp_path / "d.jsonl")]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert "not UTF-8 text (byte" in result.output and result.output.count("\n") == 1, result.output
+    assert f"{latin}:2: not UTF-8" in CliRunner().invoke(main, ["run", "--target", "cpython", str(latin)]).output

@@ -124,17 +124,16 @@ def run(targets, reference, programs) -> None:
 
     Exits with 1 when some target differs in a way its documented differences do not explain.
     """
-    from pathlib import Path
-
     from rich.console import Console
     from rich.table import Table
 
+    from tinyfuzz._internal.files import read_text
     from tinyfuzz.execution.pair import DifferentialPair, Pools
     from tinyfuzz.execution.targets import load_target
 
     right = load_target(reference)
     loaded = [right] + [load_target(t) for t in targets]
-    sources = [Path(p).read_text(encoding="utf-8") for p in programs]
+    sources = [read_text(p) for p in programs]
     with Pools() as pools:  # each side: one warm worker, all programs
         pairs = [DifferentialPair(right, target, pools) for target in loaded[1:]]
         expected = pairs[0].expected(sources)
@@ -180,16 +179,14 @@ def run(targets, reference, programs) -> None:
 @_user_errors
 def shrink(target, reference, output, program) -> None:
     """Reduce PROGRAM while TARGET keeps differing from the reference with the same signature."""
-    from pathlib import Path
-
-    from tinyfuzz._internal.files import atomic_file, check_writable
+    from tinyfuzz._internal.files import atomic_file, check_writable, read_text
     from tinyfuzz.errors import InvalidArgument
     from tinyfuzz.execution.pair import DifferentialPair
     from tinyfuzz.execution.targets import load_target
 
     if output:
         check_writable(output)  # before the work, not after it
-    source = Path(program).read_text(encoding="utf-8")
+    source = read_text(program)
     with DifferentialPair(load_target(reference), load_target(target)) as pair:
         located, first = pair.localize([source], [pair.difference(source)])[0]
         if first is None or not first.is_bug:

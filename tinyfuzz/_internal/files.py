@@ -25,6 +25,17 @@ def _umask() -> int:
 _MODE = 0o666 & ~_umask()  # what open() would give: mkstemp's files are private to their owner
 
 
+def read_text(path: str | Path) -> str:
+    """A text file read as UTF-8, or a one-line error naming the file, where it stops being UTF-8
+    and the fix (a UnicodeDecodeError traceback otherwise)."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        line = Path(path).read_bytes()[:error.start].count(b"\n") + 1
+        raise InvalidArgument(f"{path}:{line}: not UTF-8 text (byte {error.start}): save it as "
+                              "UTF-8") from None
+
+
 def check_writable(path: str | Path) -> Path:
     """``path`` as a Path, or a one-line error if it cannot be a file we write."""
     path = Path(path)

@@ -34,7 +34,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinyfuzz._internal.files import FileMemo
+from tinyfuzz._internal.files import FileMemo, read_text
 from tinyfuzz.errors import GrammarError, InvalidArgument
 from tinyfuzz.grammar.bnf import parse_bnf
 from tinyfuzz.grammar.model import Grammar
@@ -98,7 +98,7 @@ def load_lark_grammar(path_or_spec, start: str | None = None) -> Grammar:
         raise InvalidArgument(f"grammar {spec!r} not found: give a path to a .lark file, or "
                               f"lark:python for Lark's bundled Python grammar")
     # start None: the file's rule ``start``, else its first rule
-    return _LOADED.get(file, lambda: _convert(file.read_text(encoding="utf-8"), str(file), start),
+    return _LOADED.get(file, lambda: _convert(read_text(file), str(file), start),
                         start)
 
 

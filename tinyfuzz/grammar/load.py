@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tinyfuzz._internal.files import FileMemo
+from tinyfuzz._internal.files import FileMemo, read_text
 from tinyfuzz.grammar.bnf import parse_bnf
 from tinyfuzz.grammar.model import Grammar
 
@@ -38,4 +38,4 @@ def load_grammar(name_or_path: str | Path | Grammar) -> Grammar:
         raise InvalidArgument(
             f"grammar {str(name_or_path)!r} not found: give a path to a .bnf file or one of the "
             f"bundled grammars: {', '.join(bundled_grammar_names())}")
-    return _LOADED.get(path, lambda: parse_bnf(path.read_text(encoding="utf-8"), str(path)))
+    return _LOADED.get(path, lambda: parse_bnf(read_text(path), str(path)))
