@@ -210,6 +210,10 @@ def pytest_collection_modifyitems(session, config, items) -> None:
                                                path=path, spec=spec))
 
 
+class CrashStillFails(AssertionError):
+    """A replayed finding whose target still differs: reported in a few lines."""
+
+
 class CrashItem(pytest.Item):
     """A saved finding, replayed: fails while the target still differs; passes once it is fixed."""
 
@@ -229,9 +233,16 @@ class CrashItem(pytest.Item):
             return
         if saved.expected_difference:
             pytest.xfail(f"documented as expected: {difference.kind}")
-        raise AssertionError(f"{target.name} still differs: {difference.kind} "
-                             f"(signature {difference.signature})\nexpected: {difference.expected}\n"
-                             f"observed: {difference.observed}")
+        raise CrashStillFails(f"{target.name} still differs: {difference.kind} (signature "
+                              f"{difference.signature})\nexpected: {difference.expected}\n"
+                              f"observed: {difference.observed}\nprogram ({self.path}):\n"
+                              + saved.source.rstrip())
+
+    def repr_failure(self, excinfo):
+        """The difference and the program, not pytest's and pluggy's internals."""
+        if isinstance(excinfo.value, CrashStillFails):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
 
     def reportinfo(self):
         return self.path, None, self.name
