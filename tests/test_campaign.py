@@ -433,3 +433,21 @@ def test_coverage_guided_batches_use_more_of_the_grammar():
         return start - len(unused)
     plain, guided = used(False), used(True)
     assert guided > plain * 1.05, (plain, guided)
+
+
+def test_a_second_campaign_on_a_store_in_use_is_refused_in_one_line(tmp_path):
+    """Two tinyfuzz fuzz on one SQLite store: the second is told so (it used to die with a 107-line
+    IntegrityError); the lock goes with the process that holds it."""
+    import fcntl
+
+    db = tmp_path / "run.sqlite"
+    with open(f"{db}.lock", "w") as held:  # as a running campaign holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = CliRunner().invoke(main, ["fuzz", "--target", TOYC, "--grammar", "tinypy", "--db", str(db),
+                                           "--budget", "50", "--crashes", str(tmp_path / "c"), "--quiet"])
+        assert result.exit_code == 2, result.output
+        assert "is in use by another tinyfuzz fuzz" in result.output and result.output.count("\n") == 1
+    again = CliRunner().invoke(main, ["fuzz", "--target", TOYC, "--grammar", "tinypy", "--db", str(db),
+                                      "--budget", "50", "--crashes", str(tmp_path / "c"), "--quiet",
+                                      "--workers", "1"])
+    assert again.exit_code in (0, 1), again.output  # free again: it runs

@@ -259,7 +259,33 @@ class Campaign:
             return max(self.budget.programs - programs_submitted, 0)
         return self.config.batch_size if self.status.active_seconds < self.budget.seconds else 0
 
+    def _lock_store(self):
+        """One campaign at a time on a SQLite store: a second ``tinyfuzz fuzz`` on the same file
+        would record the same batches (an IntegrityError, 107 lines). The lock goes with the
+        process, so a killed campaign resumes at once. (A PostgreSQL store is not locked.)"""
+        if "://" in str(self.db):
+            return None
+        import fcntl
+
+        handle = open(f"{Path(self.db).resolve()}.lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise TinyfuzzError(f"store {self.db} is in use by another tinyfuzz fuzz: wait for it "
+                                "to end (the same command then resumes it), or give another --db") \
+                from None
+        return handle
+
     def run(self) -> CampaignStatus:
+        lock = self._lock_store()
+        try:
+            return self._run()
+        finally:
+            if lock is not None:
+                lock.close()
+
+    def _run(self) -> CampaignStatus:
         from tinyfuzz.campaign.executor import LocalExecutor
 
         own_executor = self.executor is None
