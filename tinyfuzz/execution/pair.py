@@ -162,9 +162,9 @@ class DifferentialPair:
     def holds(self, signature: str, where: str = "", deadline: float | None = None
               ) -> Callable[[str], bool]:
         """The interestingness test of a reduction: the program still differs with ``signature``,
-        undocumented, which it showed after a ``where`` statement; a candidate ending in a simple statement
-        counts as showing it there too (see ``COMPOUND``). False once ``time.monotonic()`` passes
-        ``deadline``: the reducer keeps its best so far."""
+        undocumented, which it showed after a ``where`` statement; a candidate ending in a simple
+        statement counts as showing it there too (see ``COMPOUND``). False once
+        ``time.monotonic()`` passes ``deadline``: the reducer keeps its best so far."""
         def same_signature(candidate: str) -> bool:
             if deadline is not None and time.monotonic() > deadline:
                 return False
