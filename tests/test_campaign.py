@@ -199,9 +199,12 @@ def test_a_campaign_killed_with_sigkill_resumes_losing_no_confirmed_finding(tmp_
 @pytest.mark.slow
 @pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
 def test_ctrl_c_or_sigterm_stops_cleanly_with_a_summary(tmp_path, stop):
+    # SIGINT as a terminal leaves it: a shell's background job (nohup bash .ci/run &) ignores it,
+    # and Python started with SIGINT ignored never turns it into KeyboardInterrupt
     proc = subprocess.Popen(fuzz_command(tmp_path, budget="1h") + ["--quiet"],
                             start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     wait_for_findings(tmp_path, proc, batches=1)
     if stop == "ctrl-c":
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
