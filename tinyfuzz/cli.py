@@ -380,7 +380,6 @@ def cover(grammar, output, start, seed, max_size, k) -> None:
     Prints per-rule coverage (rules not fully covered first) to stderr; exits with 1 when some
     alternative is not covered.
     """
-
     from rich.console import Console
     from rich.table import Table
 

@@ -38,6 +38,12 @@ from tinyfuzz.execution.targets import load_target
 SHRINK_GRACE = (60.0, 0.05)  # shrinking goes on after the budget for max(60 s, 5% of the time spent)
 
 
+def _kept_first(bucket: FindingRow) -> tuple:
+    """Of two buckets of one cause, the one kept: the smaller program, then the text and the
+    signature (so the same one is kept whichever shrink finishes first)."""
+    return len(bucket.source), bucket.source, bucket.signature
+
+
 @dataclass
 class Bucket:
     target: str
@@ -212,9 +218,7 @@ class Campaign:
                      and other.target == row.target and other.kind == row.kind), None)
         if into is None:
             return
-        def order(bucket):  # the smaller program; in a tie, whichever shrink came first, the same
-            return len(bucket.source), bucket.source, bucket.signature
-        if order(row) < order(into):
+        if _kept_first(row) < _kept_first(into):
             row, into = into, row
         into = self.store.merge(row.id, into.id)
         status = self.status
@@ -224,8 +228,9 @@ class Campaign:
         for key, signature in status.merged.items():  # those that joined it follow it
             if signature == row.signature:
                 status.merged[key] = into.signature
-        if merged.path is not None and merged.path.exists() and not read_finding(merged.path).expected_difference:
-            merged.path.unlink()
+        path = merged.path
+        if path is not None and path.exists() and not read_finding(path).expected_difference:
+            path.unlink()
 
     # -- the loop --
 

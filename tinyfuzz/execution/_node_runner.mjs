@@ -9,57 +9,18 @@
 // inside (WebAssembly has no signals), so before each program this writes {"started": i}: the
 // harness then kills this process when program i overruns, and knows which program did it.
 // If the engine itself fails (a program exited it), the process exits: the harness restarts it.
-import { writeSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const [engine, modulePath] = process.argv.slice(2);
 // One streaming decoder: an engine may hand over a character's UTF-8 bytes in separate writes.
 const decoder = new TextDecoder();
 let captured = "";
 
-// What a program may change that outlives it in Pyodide (the builtins, the modules it imports), put
-// back after each program, as _runner.py does for CPython: `builtins.print = None` or `math.pi = 3`
-// must not change the next program's outcome. Defined in the engine's own globals, which programs
-// (each run in a fresh dict) do not see; the builtins it uses are bound when it is defined.
-const GUARD = `
-import builtins, sys
-def _tinyfuzz_guard(getattr=getattr, setattr=setattr, delattr=delattr, dir=dir, list=list,
-                    Exception=Exception):
-    def attributes(thing):
-        return {name: getattr(thing, name) for name in dir(thing)}
-    saved = attributes(builtins)
-    modules = {name: (module, attributes(module)) for name, module in list(sys.modules.items())}
-    real_import = builtins.__import__
-    imported = set()
-    def recording_import(name, *args):
-        imported.add(name)
-        return real_import(name, *args)
-    def begin():
-        imported.clear()
-        builtins.__import__ = recording_import
-    def restore():
-        for name in dir(builtins):
-            if name not in saved:
-                delattr(builtins, name)
-        for name, value in saved.items():
-            if getattr(builtins, name, None) is not value:
-                setattr(builtins, name, value)
-        for name in list(sys.modules):
-            if name not in modules:
-                del sys.modules[name]
-        for name in imported:
-            module, values = modules.get(name, (None, {}))
-            for attribute, value in values.items():
-                try:
-                    if getattr(module, attribute) is not value:
-                        setattr(module, attribute, value)
-                except Exception:
-                    pass
-    return begin, restore
-_tinyfuzz_begin, _tinyfuzz_restore = _tinyfuzz_guard()
-del _tinyfuzz_guard
-`;
+// Pyodide is CPython: between programs it puts back what a program changed (the builtins, the
+// modules it imported) with _runner.py's own _snapshot/_restore, loaded as a module of its own.
+const RUNNER = fileURLToPath(new URL("_runner.py", import.meta.url));
 
 async function load() {
   const module = await import(pathToFileURL(modulePath).href);
@@ -78,15 +39,19 @@ async function load() {
     const py = await module.loadPyodide();
     py.setStdout({ write: (buffer) => { capture(decoder.decode(buffer, { stream: true })); return buffer.length; } });
     const newDict = py.globals.get("dict");
-    py.runPython(GUARD);
+    const runner = newDict();
+    runner.set("__name__", "_tinyfuzz_runner");  // not __main__: its main() does not start
+    py.runPython(readFileSync(RUNNER, "utf8"), { globals: runner });
+    py.runPython("_snapshot()", { globals: runner });
     return (source) => {
       const namespace = newDict();
       namespace.set("__name__", "__main__");
       try {
-        py.runPython("_tinyfuzz_begin()");
+        py.runPython("imported = set()\nbuiltins.__import__ = _recording_import(imported)",
+                     { globals: runner });
         py.runPython(source, { globals: namespace });
       } finally {
-        py.runPython("_tinyfuzz_restore()\nsys.stdout.flush()");
+        py.runPython("_restore(imported)\nsys.stdout.flush()", { globals: runner });
         namespace.destroy();
       }
     };

@@ -109,6 +109,9 @@ def _literal_shape(token: str) -> str:
     return {int: "0", float: "0.0", complex: "0j"}.get(type(value), "0")
 
 
+_BEFORE_A_SIGN = frozenset({"(", "[", "{", ",", "=", ":", "\n"})  # where "-" is a number's sign
+
+
 def program_shape(source: str) -> str:
     """A (minimal) program with the names it binds numbered in order of appearance and its numbers
     and strings reduced to their kind (int, float; empty, ASCII, non-ASCII), a sign before a number
@@ -128,7 +131,7 @@ def program_shape(source: str) -> str:
         if kind == tokenize.NAME and text in bound:
             text = names.setdefault(text, f"v{len(names)}")
         elif kind in (tokenize.NUMBER, tokenize.STRING):
-            if shape and shape[-1] == "-" and (len(shape) == 1 or shape[-2] in "([{,=:\n"):
+            if shape and shape[-1] == "-" and (len(shape) == 1 or shape[-2] in _BEFORE_A_SIGN):
                 shape.pop()  # a negative number: the same literal as its absolute value
             text = _literal_shape(text)
         elif kind == tokenize.NEWLINE:

@@ -46,6 +46,20 @@ COMPOUND = frozenset({"For", "AsyncFor", "While", "If", "Try", "TryStar", "With"
                       "FunctionDef", "AsyncFunctionDef", "ClassDef"})
 
 
+def _shown_where(candidate: str, where: str) -> str:
+    """Where a reduction candidate shows its difference: after its last statement when that is a
+    compound one, else where the finding showed it (a simple statement stands in for any)."""
+    last = last_statement(candidate)
+    return last if last in COMPOUND else where
+
+
+def _same(expected: Outcome, observed: Outcome) -> bool:
+    """Identical outcomes (but the time): no difference, and no need to parse the program for one
+    (a python-grammar program takes about 1 ms to parse, more than it takes to run)."""
+    return (expected.status, expected.stdout, expected.exc_type, expected.exc_message) == \
+        (observed.status, observed.stdout, observed.exc_type, observed.exc_message)
+
+
 def cuts(source: str) -> list[str]:
     """The program cut after each of its top-level statements that ends a line, in order."""
     body = _statements(source)
@@ -111,7 +125,13 @@ class DifferentialPair:
         return self.expected([source])[0], self.observed([source])[0]
 
     def difference(self, source: str) -> Difference | None:
-        return compare(*self.outcomes(source), self.target, last_statement(source))
+        return self._compare(source, *self.outcomes(source))
+
+    def _compare(self, source: str, expected: Outcome, observed: Outcome) -> Difference | None:
+        """``compare`` with the kind of ``source``'s last statement as where it shows."""
+        if _same(expected, observed):
+            return None
+        return compare(expected, observed, self.target, last_statement(source))
 
     def observe(self, sources: Sequence[str], expected: Sequence[Outcome] | None = None
                 ) -> tuple[list[Outcome], list[Difference | None]]:
@@ -120,7 +140,7 @@ class DifferentialPair:
         them (one reference run serves every target of a batch)."""
         expected = self.expected(sources) if expected is None else expected
         observed = self.observed(sources)
-        return observed, [compare(e, o, self.target, last_statement(source))
+        return observed, [self._compare(source, e, o)
                           for source, e, o in zip(sources, expected, observed)]
 
     def localize(self, sources: Sequence[str], differences: Sequence[Difference]
@@ -146,7 +166,7 @@ class DifferentialPair:
             probes = [searches[i][0][step] for i, step in steps.items()]
             for (i, step), probe, e, o in zip(steps.items(), probes, self.expected(probes),
                                               self.observed(probes)):
-                difference = compare(e, o, self.target, last_statement(probe))
+                difference = self._compare(probe, e, o)
                 search = searches[i]
                 if difference is not None and difference.is_bug:
                     search[2], search[3] = step, difference
@@ -168,9 +188,7 @@ class DifferentialPair:
         def same_signature(candidate: str) -> bool:
             if deadline is not None and time.monotonic() > deadline:
                 return False
-            last = last_statement(candidate)
-            difference = compare(*self.outcomes(candidate), self.target,
-                                 last if last in COMPOUND else where)
+            difference = compare(*self.outcomes(candidate), self.target, _shown_where(candidate, where))
             # a documented difference never holds: a bug must not be reduced into one
             return difference is not None and difference.is_bug and difference.signature == signature
         return same_signature
@@ -196,11 +214,10 @@ class DifferentialPair:
         wanted = outline(first)
 
         def same_outline(candidate: str) -> bool:
-            last = last_statement(candidate)
-            difference = compare(*self.outcomes(candidate), self.target,
-                                 last if last in COMPOUND else where)
-            return difference is not None and difference.is_bug and \
-                outline(difference) == wanted and (last not in COMPOUND or last == where)
+            if _shown_where(candidate, where) != where:  # no other compound statement
+                return False
+            difference = compare(*self.outcomes(candidate), self.target)
+            return difference is not None and difference.is_bug and outline(difference) == wanted
         return program_shape(reduce(source, same_outline, max_tests=max_tests).source)
 
     def shrink(self, source: str, signature: str | None = None, *, max_tests: int | None = None,

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Sequence
 
@@ -129,32 +129,42 @@ def load_target(name_or_path: str | Path) -> Target:
 
 PLACEHOLDERS = ("python", "runner", "node_runner", "target_dir", "npm_root", "file")
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")  # a file name: crashes/<name>/ stays inside
-_STRINGS = "a list of strings"
-# key: (what it must be, a check); the checks name the fix in their message
+
+
+def _strings(value) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _string(value) -> bool:
+    return isinstance(value, str)
+
+
+# key: (what it must be, its check): an error names the key, the value and what it must be
 _KEYS = {
     "name": ("a name of letters, digits, _ . + - (it names the folder crashes/<name>/)",
              lambda v: isinstance(v, str) and SAFE_NAME.fullmatch(v) is not None),
-    "kind": ("a string", lambda v: isinstance(v, str)),
-    "command": (_STRINGS, lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "kind": ("a string", _string),
+    "command": ("a list of strings", _strings),
     "python_version": ("a string like \"3.9\"", lambda v: isinstance(v, (str, int, float))
                        and not isinstance(v, bool)),
     "limits": ("a table ([limits])", lambda v: isinstance(v, dict)),
     "known": ("an array of tables ([[known]])",
               lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v)),
-    "normalize": (_STRINGS, lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "normalize": ("a list of strings", _strings),
     "env": ("a table of strings ([env])", lambda v: isinstance(v, dict)
             and all(isinstance(x, str) for x in v.values())),
-    "description": ("a string", lambda v: isinstance(v, str)),
-    "install": ("a string", lambda v: isinstance(v, str)),
+    "description": ("a string", _string),
+    "install": ("a string", _string),
 }
 _KNOWN_KEYS = {
     "id": ("a string", lambda v: isinstance(v, str) and v != ""),
-    "kind": ("a string", lambda v: isinstance(v, str)),
-    "description": ("a string", lambda v: isinstance(v, str)),
-    "exc_types": (_STRINGS, lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
-    "normalize": (_STRINGS, lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "kind": ("a string", _string),
+    "description": ("a string", _string),
+    "exc_types": ("a list of strings", _strings),
+    "normalize": ("a list of strings", _strings),
 }
-_LIMITS = {"timeout": 0, "memory_mb": None, "output_limit": 0, "batch_slack": None, "startup": 0}
+_LIMITS = tuple(field.name for field in fields(Limits))
+_ZERO_ALLOWED = ("memory_mb", "batch_slack")  # 0: no memory limit; no slack
 
 
 def _check_table(table: dict, rules: dict, where: str) -> None:
@@ -196,12 +206,11 @@ def _target_from(data: dict, path: Path) -> Target:
     limits = data.get("limits", {})
     unknown = set(limits) - set(_LIMITS)
     if unknown:
-        raise TargetError(f"{path}: unknown [limits] keys {sorted(unknown)}: use timeout, "
-                          "memory_mb, output_limit, batch_slack, startup")
+        raise TargetError(f"{path}: unknown [limits] keys {sorted(unknown)}: use {', '.join(_LIMITS)}")
     for key, value in limits.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
-                or (value == 0 and _LIMITS[key] is not None):
-            least = "0 or more" if _LIMITS[key] is None else "more than 0"
+                or (value == 0 and key not in _ZERO_ALLOWED):
+            least = "0 or more" if key in _ZERO_ALLOWED else "more than 0"
             raise TargetError(f"{path}: [limits] {key} = {value!r}: must be a number, {least}")
     known = []
     for entry in data.get("known", []):
